@@ -21,6 +21,7 @@ const (
 	NotFound                    // 404
 	Conflict                    // 409
 	Unavailable                 // 503 (database down, dependency unreachable)
+	TooLarge                    // 413 (request body over the limit)
 )
 
 func (k Kind) String() string {
@@ -41,6 +42,8 @@ func (k Kind) String() string {
 		return "conflict"
 	case Unavailable:
 		return "unavailable"
+	case TooLarge:
+		return "too large"
 	default:
 		return "internal"
 	}

@@ -1,5 +1,7 @@
 package perf
 
+import "time"
+
 // Pagination limits of API.md §3.4.
 const (
 	DefaultPerPage = 100
@@ -39,3 +41,9 @@ const (
 	OnReview Status = "on_review"
 	Approved Status = "approved"
 )
+
+// DateRange keeps items strictly before Before and strictly after After,
+// both at midnight of the given date (API.md §3.6).
+type DateRange struct {
+	Before, After *time.Time
+}

@@ -1,0 +1,79 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/eosc-perf/api/src/perf"
+	"github.com/rs/zerolog/hlog"
+)
+
+// status is the one map from error kind to HTTP status.
+var status = map[perf.Kind]int{
+	perf.Internal:        http.StatusInternalServerError,
+	perf.BadRequest:      http.StatusBadRequest,
+	perf.Invalid:         http.StatusUnprocessableEntity,
+	perf.Unauthenticated: http.StatusUnauthorized,
+	perf.Denied:          http.StatusForbidden,
+	perf.Forbidden:       http.StatusForbidden,
+	perf.NotFound:        http.StatusNotFound,
+	perf.Conflict:        http.StatusConflict,
+	perf.Unavailable:     http.StatusServiceUnavailable,
+	perf.TooLarge:        http.StatusRequestEntityTooLarge,
+}
+
+// writeError writes err in the body format its kind calls for (API.md §2.6
+// for authentication, §3.3 otherwise). Internal and Unavailable errors are
+// logged here, once, with the request id; clients get a fixed body.
+func writeError(w http.ResponseWriter, r *http.Request, err error) {
+	e := perf.AsError(err)
+	code := status[e.Kind]
+	switch e.Kind {
+	case perf.Internal, perf.Unavailable:
+		hlog.FromRequest(r).Error().Err(err).Str("kind", e.Kind.String()).Msg("request failed")
+		writeJSON(w, code, envelope(code))
+		return
+	case perf.Unauthenticated:
+		writeJSON(w, code, map[string]any{"error": "Unauthenticated", "error_description": e.Msg})
+		return
+	case perf.Denied:
+		body := map[string]any{"error": "Forbidden", "error_description": e.Msg}
+		if e.Details != "" {
+			body["error_details"] = e.Details
+		}
+		writeJSON(w, code, body)
+		return
+	}
+	body := envelope(code)
+	switch {
+	case e.Errors != nil:
+		body["errors"] = e.Errors
+	case e.Msg != "":
+		errs := map[string]any{"error": e.Msg}
+		for k, v := range e.Extra {
+			errs[k] = v
+		}
+		body["errors"] = errs
+	}
+	if e.Message != nil {
+		body["message"] = e.Message
+	}
+	writeJSON(w, code, body)
+}
+
+// envelope is the bare error body {"code","status"}.
+func envelope(code int) map[string]any {
+	return map[string]any{"code": code, "status": http.StatusText(code)}
+}
+
+// notFound and methodNotAllowed answer for the router (bare bodies, no
+// Allow header, as upstream).
+func notFound(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusNotFound, envelope(http.StatusNotFound))
+}
+
+func methodNotAllowed(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusMethodNotAllowed, envelope(http.StatusMethodNotAllowed))
+}
+
+// errNotFoundPage is the bare 404 for a page past the end (API.md §3.4).
+var errNotFoundPage = &perf.Error{Kind: perf.NotFound}

@@ -1,0 +1,113 @@
+package api
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/gorilla/mux"
+)
+
+// uuidRE matches a UUID path segment: the dashed form in any letter case.
+// Anything else does not match the route and is a bare 404 (API.md §1).
+const uuidRE = `[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}`
+
+// routeTable is the complete list of operations, one line each, in the
+// order of API.md §5.8. The path template is the OpenAPI one; {x_id}
+// variables are matched as UUIDs.
+func (s *server) routeTable() []route {
+	return []route{
+		// Tags (API.md §5.4).
+		{"GET", "/tags", public, s.handleTagList},
+		{"POST", "/tags", user, s.handleTagCreate},
+		{"GET", "/tags:search", public, s.handleTagSearch},
+		{"GET", "/tags/{tag_id}", public, s.handleTagGet},
+		{"PUT", "/tags/{tag_id}", admin, s.handleTagUpdate},
+		{"DELETE", "/tags/{tag_id}", admin, s.handleTagDelete},
+
+		// Users (API.md §5.7).
+		{"GET", "/users", admin, s.handleUserList},
+		{"POST", "/users:register", token, s.handleUserRegister},
+		{"POST", "/users:remove", admin, s.handleUserRemove},
+		{"GET", "/users:search", admin, s.handleUserSearch},
+		{"GET", "/users/self", token, s.handleUserSelf},
+		{"POST", "/users/self:update", user, s.handleUserUpdate},
+		{"GET", "/users/self:try_admin", admin, s.handleUserTryAdmin},
+	}
+}
+
+// route is one operation of the table.
+type route struct {
+	method   string
+	template string
+	access   access
+	handler  handlerFunc
+}
+
+// Routes lists the method and OpenAPI path template of every operation
+// the router serves (for the test that keeps router and document in step).
+func Routes() [][2]string {
+	var out [][2]string
+	for _, rt := range (&server{}).routeTable() {
+		out = append(out, [2]string{rt.method, rt.template})
+	}
+	return out
+}
+
+// muxPath turns an OpenAPI template into a gorilla/mux one, constraining
+// every variable to a UUID.
+func muxPath(template string) string {
+	var b strings.Builder
+	for {
+		i := strings.IndexByte(template, '{')
+		if i < 0 {
+			b.WriteString(template)
+			return b.String()
+		}
+		j := strings.IndexByte(template, '}')
+		b.WriteString(template[:i])
+		b.WriteString("{" + template[i+1:j] + ":" + uuidRE + "}")
+		template = template[j+1:]
+	}
+}
+
+// router builds the gorilla/mux router: the operations, OPTIONS for every
+// path (200, Allow header, no authentication), HEAD with every GET, the
+// operational and documentation routes, and JSON 404/405 answers.
+func (s *server) router() http.Handler {
+	r := mux.NewRouter()
+	r.NotFoundHandler = http.HandlerFunc(notFound)
+	r.MethodNotAllowedHandler = http.HandlerFunc(methodNotAllowed)
+
+	allow := map[string][]string{}
+	var order []string
+	add := func(method, template string, h http.Handler) {
+		methods := []string{method}
+		if method == http.MethodGet {
+			methods = append(methods, http.MethodHead)
+		}
+		r.Handle(muxPath(template), h).Methods(methods...)
+		if _, ok := allow[template]; !ok {
+			order = append(order, template)
+		}
+		allow[template] = append(allow[template], methods...)
+	}
+	for _, rt := range s.routeTable() {
+		add(rt.method, rt.template, s.endpoint(rt.template, rt.access, rt.handler))
+	}
+	for _, rt := range s.extraRoutes() {
+		add(rt.method, rt.template, rt.h)
+	}
+	for _, template := range order {
+		methods := append(slices.Clone(allow[template]), http.MethodOptions)
+		slices.Sort(methods)
+		header := strings.Join(slices.Compact(methods), ", ")
+		t := template
+		r.Handle(muxPath(template), http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+			setRoute(req, t)
+			w.Header().Set("Allow", header)
+			w.WriteHeader(http.StatusOK)
+		})).Methods(http.MethodOptions)
+	}
+	return r
+}

@@ -1,0 +1,104 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/eosc-perf/api/src/perf"
+	"github.com/google/uuid"
+)
+
+// tagJSON is the Tag representation (API.md §4).
+type tagJSON struct {
+	ID          uuid.UUID `json:"id"`
+	Name        string    `json:"name"`
+	Description *string   `json:"description,omitempty"`
+}
+
+func toTagJSON(t perf.Tag) tagJSON { return tagJSON{ID: t.ID, Name: t.Name, Description: t.Description} }
+
+// tagFields is the body schema of CreateTag and UpdateTag.
+var tagFields = []field{{name: "name", kind: kindString, required: true}, {name: "description", kind: kindString}}
+
+// handleTagList handles GET /tags.
+func (s *server) handleTagList(w http.ResponseWriter, r *http.Request) error {
+	q := newQuery(r, "page", "per_page", "name", "sort_by")
+	f := perf.TagFilter{Name: q.str("name")}
+	return s.listTags(w, r, q, f, "+name")
+}
+
+// handleTagSearch handles GET /tags:search.
+func (s *server) handleTagSearch(w http.ResponseWriter, r *http.Request) error {
+	q := newQuery(r, "page", "per_page", "terms", "sort_by")
+	f := perf.TagFilter{Terms: q.terms()}
+	return s.listTags(w, r, q, f, "")
+}
+
+func (s *server) listTags(w http.ResponseWriter, r *http.Request, q *query, f perf.TagFilter, defSort string) error {
+	p := q.page()
+	if err := q.err(); err != nil {
+		return err
+	}
+	sort, err := q.sortBy("tag", defSort, false)
+	if err != nil {
+		return err
+	}
+	l, err := s.store.ListTags(r.Context(), f, sort, p)
+	if err != nil {
+		return err
+	}
+	body, err := pageOf(l, toTagJSON)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, body)
+	return nil
+}
+
+// handleTagCreate handles POST /tags. Tags need no review.
+func (s *server) handleTagCreate(w http.ResponseWriter, r *http.Request) error {
+	b, err := decodeBody(r, tagFields...)
+	if err != nil {
+		return err
+	}
+	name, _ := b.str("name")
+	t := perf.Tag{ID: uuid.New(), Name: name, Description: b.optStr("description")}
+	if err := s.store.CreateTag(r.Context(), t); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, toTagJSON(t))
+	return nil
+}
+
+// handleTagGet handles GET /tags/{tag_id}.
+func (s *server) handleTagGet(w http.ResponseWriter, r *http.Request) error {
+	t, err := s.store.GetTag(r.Context(), pathUUID(r, "tag_id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, toTagJSON(t))
+	return nil
+}
+
+// handleTagUpdate handles PUT /tags/{tag_id}: name required, an omitted
+// description is kept.
+func (s *server) handleTagUpdate(w http.ResponseWriter, r *http.Request) error {
+	b, err := decodeBody(r, tagFields...)
+	if err != nil {
+		return err
+	}
+	name, _ := b.str("name")
+	if err := s.store.UpdateTag(r.Context(), pathUUID(r, "tag_id"), name, b.optStr("description")); err != nil {
+		return err
+	}
+	noContent(w)
+	return nil
+}
+
+// handleTagDelete handles DELETE /tags/{tag_id}.
+func (s *server) handleTagDelete(w http.ResponseWriter, r *http.Request) error {
+	if err := s.store.DeleteTag(r.Context(), pathUUID(r, "tag_id")); err != nil {
+		return err
+	}
+	noContent(w)
+	return nil
+}
