@@ -14,7 +14,9 @@ type tagJSON struct {
 	Description *string   `json:"description,omitempty"`
 }
 
-func toTagJSON(t perf.Tag) tagJSON { return tagJSON{ID: t.ID, Name: t.Name, Description: t.Description} }
+func toTagJSON(t perf.Tag) tagJSON {
+	return tagJSON{ID: t.ID, Name: t.Name, Description: t.Description}
+}
 
 // tagFields is the body schema of CreateTag and UpdateTag.
 var tagFields = []field{{name: "name", kind: kindString, required: true}, {name: "description", kind: kindString}}

@@ -3,7 +3,6 @@ package api
 import (
 	"net/http"
 
-
 	"github.com/eosc-perf/api/src/perf"
 )
 
@@ -124,4 +123,3 @@ func (s *server) handleUserTryAdmin(w http.ResponseWriter, _ *http.Request) erro
 	noContent(w)
 	return nil
 }
-

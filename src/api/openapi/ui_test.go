@@ -1,0 +1,181 @@
+package openapi
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+func get(t *testing.T, h http.Handler, method, path string, header map[string]string) *httptest.ResponseRecorder {
+	t.Helper()
+	req := httptest.NewRequest(method, path, nil)
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec
+}
+
+func TestPageReferencesSpecAndAssetsUnderTheProxyPrefix(t *testing.T) {
+	tests := []struct {
+		name       string
+		scriptName string
+		wantPrefix string
+	}{
+		{"no proxy", "", ""},
+		{"prefix", "/api/v1", "/api/v1"},
+		{"prefix with trailing slash", "/api/v1/", "/api/v1"},
+		{"protocol-relative prefix is ignored", "//evil.example", ""},
+		{"relative prefix is ignored", "api", ""},
+		{"prefix with markup is ignored", `/x"><script>`, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := get(t, UIHandler(), "GET", "/", map[string]string{"X-Script-Name": tt.scriptName, "X-Scheme": "https"})
+			if rec.Code != http.StatusOK {
+				t.Fatalf("status %d", rec.Code)
+			}
+			if ct := rec.Header().Get("Content-Type"); ct != "text/html; charset=utf-8" {
+				t.Errorf("Content-Type = %q", ct)
+			}
+			body := rec.Body.String()
+			for _, want := range []string{
+				`data-spec-url="` + tt.wantPrefix + `/api-spec.json"`,
+				`src="` + tt.wantPrefix + `/swagger-ui/swagger-ui-bundle.js"`,
+				`src="` + tt.wantPrefix + `/swagger-ui/swagger-init.js"`,
+				`href="` + tt.wantPrefix + `/swagger-ui/swagger-ui.css"`,
+			} {
+				if !strings.Contains(body, want) {
+					t.Errorf("page lacks %s:\n%s", want, body)
+				}
+			}
+			if strings.Contains(body, "evil.example") || strings.Contains(body, "<script>") {
+				t.Errorf("forged prefix reached the page:\n%s", body)
+			}
+			if strings.Contains(body, "http://") || strings.Contains(body, "https://") {
+				t.Errorf("page loads something from another origin:\n%s", body)
+			}
+			if rec.Header().Get("Vary") != "X-Script-Name" {
+				t.Errorf("Vary = %q", rec.Header().Get("Vary"))
+			}
+		})
+	}
+}
+
+func TestAssetsAreServedWithTheirContentTypes(t *testing.T) {
+	tests := []struct {
+		path, contentType, contains string
+	}{
+		{"/swagger-ui/swagger-ui.css", "text/css; charset=utf-8", ".swagger-ui"},
+		{"/swagger-ui/swagger-ui-bundle.js", "text/javascript; charset=utf-8", "SwaggerUIBundle"},
+		{"/swagger-ui/swagger-init.js", "text/javascript; charset=utf-8", "data-spec-url"},
+		{"/swagger-ui/favicon-32x32.png", "image/png", "PNG"},
+		{"/swagger-ui/favicon-16x16.png", "image/png", "PNG"},
+		{"/swagger-ui/LICENSE", "text/plain; charset=utf-8", "Apache License"},
+		{"/swagger-ui/NOTICE", "text/plain; charset=utf-8", "SmartBear"},
+		{"/swagger-ui/swagger-ui-bundle.js.LICENSE.txt", "text/plain; charset=utf-8", "license"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			rec := get(t, UIHandler(), "GET", tt.path, nil)
+			if rec.Code != http.StatusOK {
+				t.Fatalf("status %d", rec.Code)
+			}
+			if ct := rec.Header().Get("Content-Type"); ct != tt.contentType {
+				t.Errorf("Content-Type = %q, want %q", ct, tt.contentType)
+			}
+			if !strings.Contains(rec.Body.String(), tt.contains) {
+				t.Errorf("body lacks %q", tt.contains)
+			}
+			if rec.Header().Get("X-Content-Type-Options") != "nosniff" || rec.Header().Get("ETag") == "" {
+				t.Errorf("headers = %v", rec.Header())
+			}
+		})
+	}
+}
+
+func TestUnknownPathsAndMethodsGetJSONErrors(t *testing.T) {
+	tests := []struct {
+		name, method, path string
+		h                  http.Handler
+		want               int
+	}{
+		{"unknown asset", "GET", "/swagger-ui/swagger-ui.js.map", UIHandler(), 404},
+		{"source map is not embedded", "GET", "/swagger-ui/swagger-ui-bundle.js.map", UIHandler(), 404},
+		{"page template is not an asset", "GET", "/swagger-ui/index.html", UIHandler(), 404},
+		{"path outside the UI", "GET", "/other", UIHandler(), 404},
+		{"POST to the page", "POST", "/", UIHandler(), 405},
+		{"DELETE of the document", "DELETE", "/api-spec.json", SpecHandler("/"), 405},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := get(t, tt.h, tt.method, tt.path, nil)
+			var body struct {
+				Code   int    `json:"code"`
+				Status string `json:"status"`
+			}
+			if rec.Code != tt.want {
+				t.Fatalf("status %d, want %d", rec.Code, tt.want)
+			}
+			if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || body.Code != tt.want || body.Status != http.StatusText(tt.want) {
+				t.Errorf("body %q (%v)", rec.Body.String(), err)
+			}
+			if rec.Header().Get("Content-Type") != "application/json" {
+				t.Errorf("Content-Type = %q", rec.Header().Get("Content-Type"))
+			}
+		})
+	}
+}
+
+func TestSpecHandlerServesTheDocumentForBackendRoute(t *testing.T) {
+	rec := get(t, SpecHandler("/api/v1"), "GET", "/api-spec.json", map[string]string{"X-Script-Name": "/ignored"})
+	if rec.Code != http.StatusOK || rec.Header().Get("Content-Type") != "application/json" {
+		t.Fatalf("status %d, Content-Type %q", rec.Code, rec.Header().Get("Content-Type"))
+	}
+	var doc struct {
+		Servers []struct{ URL string } `json:"servers"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Servers) != 1 || doc.Servers[0].URL != "/api/v1" {
+		t.Errorf("servers = %+v, want BACKEND_ROUTE /api/v1", doc.Servers)
+	}
+}
+
+func TestConditionalAndHeadRequestsSendNoBody(t *testing.T) {
+	h := SpecHandler("/")
+	first := get(t, h, "GET", "/api-spec.json", nil)
+	again := get(t, h, "GET", "/api-spec.json", map[string]string{"If-None-Match": first.Header().Get("ETag")})
+	if again.Code != http.StatusNotModified || again.Body.Len() != 0 {
+		t.Errorf("revalidation: status %d, %d bytes", again.Code, again.Body.Len())
+	}
+	head := get(t, UIHandler(), "HEAD", "/", nil)
+	if head.Code != http.StatusOK || head.Body.Len() != 0 || head.Header().Get("Content-Length") == "" {
+		t.Errorf("HEAD: status %d, %d bytes, headers %v", head.Code, head.Body.Len(), head.Header())
+	}
+}
+
+func TestRoutesCoverSpecPageAndEveryAsset(t *testing.T) {
+	paths := map[string]bool{}
+	for _, rt := range Routes("/") {
+		if paths[rt.Path] {
+			t.Errorf("%s listed twice", rt.Path)
+		}
+		paths[rt.Path] = true
+		if rec := get(t, rt.Handler, "GET", rt.Path, nil); rec.Code != http.StatusOK {
+			t.Errorf("GET %s: status %d", rt.Path, rec.Code)
+		}
+	}
+	for _, want := range []string{"/api-spec.json", "/", "/swagger-ui/swagger-ui-bundle.js", "/swagger-ui/swagger-init.js", "/swagger-ui/LICENSE"} {
+		if !paths[want] {
+			t.Errorf("Routes lacks %s", want)
+		}
+	}
+	if len(paths) != 2+len(assets()) {
+		t.Errorf("%d routes for %d assets", len(paths), len(assets()))
+	}
+}
