@@ -1,0 +1,211 @@
+package app
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/eosc-perf/api/src/api"
+	"github.com/eosc-perf/api/src/auth"
+	"github.com/eosc-perf/api/src/notify"
+	"github.com/eosc-perf/api/src/store"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/rs/zerolog"
+)
+
+// runServe is `eosc-perf-api serve`.
+func runServe(ctx context.Context, args []string, lookup LookupEnv, dir string, stdout, stderr io.Writer) error {
+	if len(args) > 0 {
+		return fmt.Errorf("%w: serve takes no arguments", errUsage)
+	}
+	s, err := LoadSettings(lookup, dir)
+	if err != nil {
+		return err
+	}
+	log := newLogger(s, stderr)
+	return serve(ctx, s, log, nil)
+}
+
+// serveHooks lets `dev` add to the server it starts: an extra CA for the
+// development OpenID provider and a callback once the API listens.
+type serveHooks struct {
+	extraCA  []byte // PEM
+	onListen func(addr net.Addr)
+	// seed runs after migrations, before the server starts.
+	seed func(ctx context.Context, st *store.Store) error
+}
+
+// serve runs the service until ctx ends: database, migrations,
+// authentication, mail, HTTP (and metrics) listeners, graceful shutdown.
+func serve(ctx context.Context, s Settings, log zerolog.Logger, hooks *serveHooks) error {
+	if hooks == nil {
+		hooks = &serveHooks{}
+	}
+	for _, w := range s.Warnings() {
+		log.Warn().Msg(w)
+	}
+	log.Info().Str("version", Version).Str("mode", s.Mode).Msg("starting")
+
+	st, err := store.Open(s.DSN(), store.PoolOptions{
+		MaxOpen: s.DBMaxOpenConns, MaxIdle: s.DBMaxIdleConns, MaxLifetime: s.DBConnMaxLifetime,
+	})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	err = st.WaitReady(ctx, s.DBWaitTimeout, func(attempt int, err error) {
+		log.Warn().Int("attempt", attempt).Err(err).Msg("database not reachable yet")
+	})
+	if err != nil {
+		return err
+	}
+	if err := store.Migrate(ctx, st.DB().DB, "up", logWriter{log}); err != nil {
+		return err
+	}
+	if hooks.seed != nil {
+		if err := hooks.seed(ctx, st); err != nil {
+			return fmt.Errorf("seed: %w", err)
+		}
+	}
+
+	httpClient, err := oidcClient(s, hooks.extraCA)
+	if err != nil {
+		return err
+	}
+	authn, err := auth.New(auth.Options{
+		TrustedIssuers: s.TrustedOPs,
+		HTTPClient:     httpClient,
+		Timeout:        s.OIDCTimeout,
+		Logger:         log,
+	})
+	if err != nil {
+		return err
+	}
+
+	mailer := notify.New(notify.Options{
+		From: s.MailFrom, Support: s.MailSupport, Server: s.MailServer, Port: s.MailPort, Logger: log,
+	})
+
+	var metrics *api.Metrics
+	if s.MetricsAddr != "" {
+		metrics = api.NewMetrics(collectors.NewDBStatsCollector(st.DB().DB, "eosc_perf"),
+			collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	}
+	handler := api.NewServer(api.Options{
+		Logger:            log,
+		Store:             st,
+		Auth:              authn,
+		AdminEntitlements: s.AdminEntitlements,
+		BackendRoute:      s.BackendRoute,
+		CORSOrigins:       s.CORSOrigins,
+		MaxBodyBytes:      s.MaxBodyBytes,
+		Metrics:           metrics,
+		Mailer:            mailer,
+		Ready: func(ctx context.Context) error {
+			if err := st.Ping(ctx); err != nil {
+				return errors.New("database not reachable")
+			}
+			ok, err := store.SchemaCurrent(ctx, st.DB().DB)
+			if err != nil || !ok {
+				return errors.New("database schema not current")
+			}
+			return nil
+		},
+	})
+
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          nil,
+	}
+	ln, err := net.Listen("tcp", s.ListenAddr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", s.ListenAddr, err)
+	}
+	servers := []*http.Server{srv}
+	listeners := []net.Listener{ln}
+	if metrics != nil {
+		mln, err := net.Listen("tcp", s.MetricsAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("listen on %s (metrics): %w", s.MetricsAddr, err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", metrics.Handler())
+		servers = append(servers, &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second})
+		listeners = append(listeners, mln)
+		log.Info().Str("addr", mln.Addr().String()).Msg("metrics listening")
+	}
+
+	errc := make(chan error, len(servers))
+	for i, srv := range servers {
+		go func() { errc <- srv.Serve(listeners[i]) }()
+	}
+	log.Info().Str("addr", ln.Addr().String()).Msg("listening")
+	if hooks.onListen != nil {
+		hooks.onListen(ln.Addr())
+	}
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-errc:
+	}
+	log.Info().Dur("timeout", s.ShutdownTimeout).Msg("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), s.ShutdownTimeout)
+	defer cancel()
+	for _, srv := range servers {
+		if err := srv.Shutdown(sctx); err != nil {
+			log.Warn().Err(err).Msg("shutdown did not finish in time")
+			srv.Close()
+		}
+	}
+	if err := mailer.Close(sctx); err != nil {
+		log.Warn().Err(err).Msg("mail queue not flushed")
+	}
+	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
+		return serveErr
+	}
+	log.Info().Msg("stopped")
+	return nil
+}
+
+// oidcClient is the HTTP client for calls to the OpenID providers: system
+// roots plus OIDC_CA_FILE plus (in dev) the development provider's CA.
+func oidcClient(s Settings, extraPEM []byte) (*http.Client, error) {
+	pool, err := x509.SystemCertPool()
+	if err != nil || pool == nil {
+		pool = x509.NewCertPool()
+	}
+	if s.OIDCCAFile != "" {
+		pem, err := os.ReadFile(s.OIDCCAFile)
+		if err != nil {
+			return nil, fmt.Errorf("OIDC_CA_FILE: %w", err)
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("OIDC_CA_FILE: no PEM certificate in %s", s.OIDCCAFile)
+		}
+	}
+	if extraPEM != nil && !pool.AppendCertsFromPEM(extraPEM) {
+		return nil, errors.New("development OpenID provider: bad CA certificate")
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	tr.MaxIdleConnsPerHost = 8
+	tr.ResponseHeaderTimeout = s.OIDCTimeout
+	// No proxy from the environment: Run reads no process environment, and
+	// the providers are reached directly.
+	tr.Proxy = nil
+	return &http.Client{Transport: tr, Timeout: s.OIDCTimeout}, nil
+}

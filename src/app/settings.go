@@ -1,0 +1,449 @@
+// Package app is the composition root of eosc-perf-api: settings, logger,
+// database, migrations, authentication and the HTTP server, and the
+// subcommands of the command line. Nothing here reads the process
+// environment directly: Run is given a lookup function.
+package app
+
+import (
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/joho/godotenv"
+
+	// Kept here until each module is imported by the package that uses it.
+	_ "github.com/coreos/go-oidc/v3/oidc"
+	_ "github.com/emersion/go-smtp"
+	_ "github.com/getkin/kin-openapi/openapi3"
+	_ "github.com/go-jose/go-jose/v4"
+	_ "github.com/gorilla/mux"
+	_ "github.com/pressly/goose/v3"
+	_ "github.com/prometheus/client_golang/prometheus"
+	_ "github.com/rs/zerolog"
+	_ "github.com/santhosh-tekuri/jsonschema/v6"
+)
+
+// LookupEnv is how the program reads its environment (os.LookupEnv in main,
+// a map in tests). The boolean tells a variable set to "" from an unset one.
+type LookupEnv func(name string) (string, bool)
+
+// Settings is the whole configuration, read once by LoadSettings.
+type Settings struct {
+	Mode string // FLASK_ENV: "production" (default) or "development"
+
+	SecretKey string // SECRET_KEY / SECRET_KEY_FILE (unused, kept for compatibility)
+
+	DBUser, DBPassword, DBHost, DBPort, DBName string
+	DBSSLMode                                  string        // DB_SSLMODE (lib/pq sslmode)
+	DBMaxOpenConns, DBMaxIdleConns             int           // DB_MAX_OPEN_CONNS, DB_MAX_IDLE_CONNS
+	DBConnMaxLifetime                          time.Duration // DB_CONN_MAX_LIFETIME
+	DBWaitTimeout                              time.Duration // DB_WAIT_TIMEOUT: how long serve waits for PostgreSQL at start
+
+	TrustedOPs        []string      // TRUSTED_OP_LIST
+	AdminEntitlements []string      // ADMIN_ENTITLEMENTS
+	OIDCCAFile        string        // OIDC_CA_FILE: extra PEM CAs for calls to the OpenID providers
+	OIDCTimeout       time.Duration // OIDC_TIMEOUT: each outbound call to a provider
+
+	MailSupport, MailFrom, MailServer string // MAIL_SUPPORT, MAIL_FROM, MAIL_SERVER
+	MailPort                          int    // MAIL_PORT
+
+	BackendRoute    string // BACKEND_ROUTE
+	BcryptLogRounds int    // BCRYPT_LOG_ROUNDS (read, unused)
+
+	ListenAddr          string        // LISTEN_ADDR
+	MetricsAddr         string        // METRICS_ADDR ("" = no metrics listener)
+	LogLevel            string        // LOG_LEVEL
+	CORSOrigins         []string      // CORS_ORIGINS ("" = no CORS headers)
+	BenchmarkImageCheck string        // BENCHMARK_IMAGE_CHECK: "registry" or "off"
+	ShutdownTimeout     time.Duration // SHUTDOWN_TIMEOUT
+	MaxBodyBytes        int64         // MAX_BODY_BYTES: request body limit
+}
+
+// Development reports whether FLASK_ENV is development.
+func (s Settings) Development() bool { return s.Mode == ModeDevelopment }
+
+// The two modes FLASK_ENV selects.
+const (
+	ModeProduction  = "production"
+	ModeDevelopment = "development"
+)
+
+// dbConnectTimeout bounds one connection attempt to PostgreSQL; serve retries
+// attempts until DB_WAIT_TIMEOUT, so a single attempt must not eat it all.
+const dbConnectTimeout = 10 * time.Second
+
+// LoadSettings reads every setting of the table from lookup, falling back to
+// a .env file in dotenvDir (when dotenvDir is not empty and the file exists;
+// the real environment wins) and then to the defaults of the mode that
+// FLASK_ENV selects. It reports every problem at once: the error's text holds
+// one problem per line, each naming its variable, and never a secret value.
+// Upstream also searched the parent directories for .env; we only look in
+// dotenvDir (the working directory in main), so a stray file higher up cannot
+// change the configuration.
+func LoadSettings(lookup LookupEnv, dotenvDir string) (Settings, error) {
+	var problems []error
+	problem := func(format string, args ...any) {
+		problems = append(problems, fmt.Errorf(format, args...))
+	}
+
+	dotenv := map[string]string{}
+	if dotenvDir != "" {
+		path := filepath.Join(dotenvDir, ".env")
+		b, err := os.ReadFile(path)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+		case err != nil:
+			problem("%s: %v", path, err)
+		default:
+			// godotenv.UnmarshalBytes is godotenv.Read without the file
+			// handling; neither touches the process environment.
+			if dotenv, err = godotenv.UnmarshalBytes(b); err != nil {
+				// godotenv quotes the offending line, which may hold a
+				// password: name the file only.
+				problem("%s: cannot parse (check its quoting)", path)
+				dotenv = map[string]string{}
+			}
+		}
+	}
+	get := func(name string) (string, bool) {
+		if lookup != nil {
+			if v, ok := lookup(name); ok {
+				return v, true
+			}
+		}
+		v, ok := dotenv[name]
+		return v, ok
+	}
+
+	var s Settings
+	modeKnown := true
+	switch mode, ok := get("FLASK_ENV"); {
+	case !ok:
+		s.Mode = ModeProduction
+	case mode == ModeProduction || mode == ModeDevelopment:
+		s.Mode = mode
+	default:
+		// Without a known mode the required variables are unknown too, so
+		// only the values that are set are checked (as production values).
+		problem("FLASK_ENV must be one of: production, development")
+		s.Mode, modeKnown = ModeProduction, false
+	}
+
+	for _, st := range settingsTable {
+		if st.name == "FLASK_ENV" {
+			continue
+		}
+		raw, explicit, err := st.read(get)
+		if err != nil {
+			problems = append(problems, err)
+			continue
+		}
+		if !explicit {
+			def := st.def(s.Mode)
+			if def == nil {
+				if modeKnown {
+					problem("Environment variable %q not set", st.name)
+				}
+				continue
+			}
+			raw = *def
+		}
+		if st.nonEmpty && raw == "" {
+			if explicit && st.fileVariant != "" && hasValue(get, st.fileVariant) {
+				problem("Environment variable '%s' empty (the file named by %s is empty)", st.name, st.fileVariant)
+			} else {
+				problem("Environment variable '%s' empty", st.name)
+			}
+			continue
+		}
+		if err := st.bind.parse(&s, raw); err != nil && explicit {
+			problem("%s: %v", st.name, err)
+			continue
+		}
+		if explicit && len(st.enum) > 0 && !slices.Contains(st.enum, raw) {
+			problem("%s: must be one of %s, got %q", st.name, strings.Join(st.enum, ", "), raw)
+		}
+	}
+
+	if s.MetricsAddr != "" && s.MetricsAddr == s.ListenAddr && !strings.HasSuffix(s.ListenAddr, ":0") {
+		problem("METRICS_ADDR: must differ from LISTEN_ADDR (%s), the metrics have their own listener", s.ListenAddr)
+	}
+	if len(s.CORSOrigins) > 1 && slices.Contains(s.CORSOrigins, "*") {
+		problem("CORS_ORIGINS: * allows every origin and cannot be combined with others")
+	}
+	if len(problems) > 0 {
+		return Settings{}, errors.Join(problems...)
+	}
+	return s, nil
+}
+
+// hasValue reports whether name is set to a non-empty value.
+func hasValue(get LookupEnv, name string) bool {
+	v, ok := get(name)
+	return ok && v != ""
+}
+
+// read returns the raw value of st and whether it was set: the content of the
+// file named by the _FILE variant when that is set and not empty (trailing
+// newlines removed, as upstream did), else the variable itself.
+func (st setting) read(get LookupEnv) (raw string, explicit bool, err error) {
+	if st.fileVariant != "" {
+		if path, ok := get(st.fileVariant); ok && path != "" {
+			b, err := os.ReadFile(path)
+			if err != nil {
+				// Only the path and the reason, never what was read.
+				var pe *fs.PathError
+				if errors.As(err, &pe) {
+					err = pe.Err
+				}
+				return "", false, fmt.Errorf("%s: cannot read %q: %v", st.fileVariant, path, err)
+			}
+			return strings.TrimRight(string(b), "\n"), true, nil
+		}
+	}
+	raw, explicit = get(st.name)
+	return raw, explicit, nil
+}
+
+// def returns the default of st in mode, nil when the variable is required.
+func (st setting) def(mode string) *string {
+	if mode == ModeDevelopment {
+		return st.dev
+	}
+	return st.prod
+}
+
+// DSN returns the lib/pq keyword/value connection string. Every value is
+// single-quoted with quotes and backslashes escaped, so spaces and quotes in
+// passwords survive; empty values are left out so lib/pq's defaults apply,
+// as they did for the empty parts of upstream's postgresql:// URL. A DB_HOST
+// that starts with "/" is a Unix socket directory, which lib/pq understands
+// as host=/path.
+func (s Settings) DSN() string {
+	pairs := [][2]string{
+		{"host", s.DBHost},
+		{"port", s.DBPort},
+		{"user", s.DBUser},
+		{"password", s.DBPassword},
+		{"dbname", s.DBName},
+		{"sslmode", s.DBSSLMode},
+		{"connect_timeout", fmt.Sprint(int(dbConnectTimeout / time.Second))},
+		{"application_name", "eosc-perf-api"},
+	}
+	quote := strings.NewReplacer(`\`, `\\`, `'`, `\'`)
+	var b strings.Builder
+	for _, kv := range pairs {
+		if kv[1] == "" {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		fmt.Fprintf(&b, "%s='%s'", kv[0], quote.Replace(kv[1]))
+	}
+	return b.String()
+}
+
+// Warnings lists settings that are valid but probably not what the operator
+// wants; serve logs each of them at start-up.
+func (s Settings) Warnings() []string {
+	var w []string
+	if !s.Development() && len(s.AdminEntitlements) == 0 {
+		w = append(w, "ADMIN_ENTITLEMENTS is empty: every registered user is an administrator")
+	}
+	if !s.Development() && slices.Equal(s.TrustedOPs, defaultTrustedOPs) {
+		w = append(w, "TRUSTED_OP_LIST is the upstream default, which lacks the current EGI Check-in issuer https://aai.egi.eu/auth/realms/egi")
+	}
+	if s.MailServer != "" && s.MailFrom == "" {
+		w = append(w, "MAIL_SERVER is set but MAIL_FROM is empty: SMTP servers usually reject mail without a sender")
+	}
+	if s.DBMaxIdleConns > s.DBMaxOpenConns {
+		w = append(w, fmt.Sprintf("DB_MAX_IDLE_CONNS (%d) exceeds DB_MAX_OPEN_CONNS (%d): at most %d idle connections are kept",
+			s.DBMaxIdleConns, s.DBMaxOpenConns, s.DBMaxOpenConns))
+	}
+	if s.Development() && s.DBHost == devPlaceholder {
+		w = append(w, `DB_HOST is the development placeholder "not-defined": set the DB_* variables, or use the dev subcommand, which starts its own database`)
+	}
+	return w
+}
+
+// addPEMFile adds the certificates of a PEM file to pool; a file without any
+// certificate is an error, as it is certainly not what the operator meant.
+func addPEMFile(pool *x509.CertPool, path string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return fmt.Errorf("cannot read %q: %v", path, err)
+	}
+	if !pool.AppendCertsFromPEM(b) {
+		return fmt.Errorf("%q holds no PEM certificate", path)
+	}
+	return nil
+}
+
+// binder parses a raw value into its field of Settings and formats the field
+// back for the effective view of the config subcommand.
+type binder struct {
+	parse  func(s *Settings, raw string) error
+	format func(s *Settings) string
+}
+
+// stringVar binds a string field; check, when not nil, validates the value.
+func stringVar(field func(*Settings) *string, check func(string) error) binder {
+	return binder{
+		parse: func(s *Settings, raw string) error {
+			*field(s) = raw
+			if check != nil {
+				return check(raw)
+			}
+			return nil
+		},
+		format: func(s *Settings) string { return *field(s) },
+	}
+}
+
+// intVar binds an integer field whose value must lie in [lo, hi].
+func intVar[T int | int64](field func(*Settings) *T, lo, hi int64) binder {
+	return binder{
+		parse: func(s *Settings, raw string) error {
+			n, err := parseInt(raw, lo, hi)
+			*field(s) = T(n)
+			return err
+		},
+		format: func(s *Settings) string { return strconv.FormatInt(int64(*field(s)), 10) },
+	}
+}
+
+func parseInt(raw string, lo, hi int64) (int64, error) {
+	n, err := strconv.ParseInt(strings.TrimSpace(raw), 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("must be an integer, got %q", raw)
+	}
+	if n < lo || n > hi {
+		return 0, fmt.Errorf("must be between %d and %d, got %d", lo, hi, n)
+	}
+	return n, nil
+}
+
+// durationVar binds a Go duration ("30s", "5m") of at least least.
+func durationVar(field func(*Settings) *time.Duration, least time.Duration) binder {
+	return binder{
+		parse: func(s *Settings, raw string) error {
+			d, err := time.ParseDuration(strings.TrimSpace(raw))
+			if err != nil {
+				return fmt.Errorf("must be a Go duration such as 30s or 5m, got %q", raw)
+			}
+			if d < least {
+				return fmt.Errorf("must be at least %v, got %v", least, d)
+			}
+			*field(s) = d
+			return nil
+		},
+		format: func(s *Settings) string { return field(s).String() },
+	}
+}
+
+// listVar binds a comma list: an empty string is an empty list, items are
+// trimmed and empty items dropped; check, when not nil, validates each item.
+func listVar(field func(*Settings) *[]string, check func(string) error) binder {
+	return binder{
+		parse: func(s *Settings, raw string) error {
+			items := splitList(raw)
+			*field(s) = items
+			var errs []error
+			if check != nil {
+				for _, it := range items {
+					if err := check(it); err != nil {
+						errs = append(errs, err)
+					}
+				}
+			}
+			return errors.Join(errs...)
+		},
+		format: func(s *Settings) string { return strings.Join(*field(s), ",") },
+	}
+}
+
+func splitList(raw string) []string {
+	items := []string{}
+	for it := range strings.SplitSeq(raw, ",") {
+		if it = strings.TrimSpace(it); it != "" {
+			items = append(items, it)
+		}
+	}
+	return items
+}
+
+// checkPort accepts a TCP port number.
+func checkPort(v string) error {
+	_, err := parseInt(v, 1, 65535)
+	if err != nil {
+		return fmt.Errorf("must be a port number (1-65535), got %q", v)
+	}
+	return nil
+}
+
+// checkHostPort accepts host:port with a numeric port; an empty host means
+// every interface and port 0 a free port (tests).
+func checkHostPort(v string) error {
+	_, port, err := net.SplitHostPort(v)
+	if err == nil {
+		_, err = parseInt(port, 0, 65535)
+	}
+	if err != nil {
+		return fmt.Errorf("must be host:port such as :5000 or 127.0.0.1:5000, got %q", v)
+	}
+	return nil
+}
+
+// checkOptionalHostPort is checkHostPort where empty means "off".
+func checkOptionalHostPort(v string) error {
+	if v == "" {
+		return nil
+	}
+	return checkHostPort(v)
+}
+
+// checkIssuer accepts an absolute http(s) URL, as an OpenID issuer must be.
+func checkIssuer(v string) error {
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return fmt.Errorf("%q is not an absolute http(s) URL", v)
+	}
+	return nil
+}
+
+// checkOrigin accepts a browser origin (scheme://host[:port], nothing more)
+// or "*"; browsers send the Origin header in exactly that form.
+func checkOrigin(v string) error {
+	if v == "*" {
+		return nil
+	}
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" ||
+		u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return fmt.Errorf("%q is not an origin such as https://example.org or *", v)
+	}
+	return nil
+}
+
+// checkCAFile accepts empty or a readable PEM file with a certificate, so a
+// broken file stops the start instead of the first login.
+func checkCAFile(v string) error {
+	if v == "" {
+		return nil
+	}
+	return addPEMFile(x509.NewCertPool(), v)
+}
