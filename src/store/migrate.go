@@ -1,0 +1,191 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"text/tabwriter"
+	"time"
+
+	"github.com/eosc-perf/api/migrations"
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+)
+
+// versionTable is goose's bookkeeping table (its default name). Upstream's
+// Alembic keeps alembic_version; the two never collide.
+const versionTable = goose.DefaultTablename
+
+// Migration directions accepted by Migrate.
+const (
+	MigrateUp     = "up"     // apply every pending migration
+	MigrateDown   = "down"   // roll back the most recent migration
+	MigrateStatus = "status" // list the migrations and when each was applied
+)
+
+// newProvider builds a goose provider over the embedded migrations. Up and
+// down hold a PostgreSQL session advisory lock, so replicas that start
+// together migrate one after another: the first applies, the others find
+// nothing pending. goose's own logging is off; Migrate reports to its
+// writer instead.
+func newProvider(db *sql.DB) (*goose.Provider, error) {
+	// Wait for the lock up to 10 min (a long migration of another replica),
+	// polling every second; the caller's context may end the wait sooner.
+	locker, err := lock.NewPostgresSessionLocker(lock.WithLockTimeout(1, 600), lock.WithUnlockTimeout(1, 60))
+	if err != nil {
+		return nil, fmt.Errorf("store: migration lock: %w", err)
+	}
+	p, err := goose.NewProvider(goose.DialectPostgres, db, migrations.FS,
+		goose.WithSessionLocker(locker),
+		goose.WithLogger(goose.NopLogger()),
+		goose.WithVerbose(false),
+		// Only the SQL files count, never Go migrations some other package
+		// might register globally.
+		goose.WithDisableGlobalRegistry(true),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("store: migrations: %w", err)
+	}
+	return p, nil
+}
+
+// Migrate runs the schema migrations in direction: MigrateUp applies every
+// pending one, MigrateDown rolls back the most recent one, MigrateStatus
+// lists each migration with its state and the time it was applied. Progress
+// and the status table go to out (nil discards them). Errors are plain
+// errors for the command line and the start-up log, not perf errors.
+func Migrate(ctx context.Context, db *sql.DB, direction string, out io.Writer) error {
+	if out == nil {
+		out = io.Discard
+	}
+	p, err := newProvider(db)
+	if err != nil {
+		return err
+	}
+	switch direction {
+	case MigrateUp:
+		return migrateUp(ctx, p, out)
+	case MigrateDown:
+		return migrateDown(ctx, p, out)
+	case MigrateStatus:
+		return migrateStatus(ctx, db, p, out)
+	default:
+		return fmt.Errorf("store: unknown migration direction %q (want %s, %s or %s)",
+			direction, MigrateUp, MigrateDown, MigrateStatus)
+	}
+}
+
+func migrateUp(ctx context.Context, p *goose.Provider, out io.Writer) error {
+	results, err := p.Up(ctx)
+	var partial *goose.PartialError
+	if errors.As(err, &partial) {
+		printResults(out, partial.Applied)
+		return fmt.Errorf("store: migrate up: %s: %w", path.Base(partial.Failed.Source.Path), partial.Err)
+	}
+	if err != nil {
+		return fmt.Errorf("store: migrate up: %w", err)
+	}
+	printResults(out, results)
+	current, _, err := p.GetVersions(ctx)
+	if err != nil {
+		return fmt.Errorf("store: migrate up: %w", err)
+	}
+	if len(results) == 0 {
+		fmt.Fprintf(out, "no migration pending; schema version %d\n", current)
+	} else {
+		fmt.Fprintf(out, "schema version %d\n", current)
+	}
+	return nil
+}
+
+func migrateDown(ctx context.Context, p *goose.Provider, out io.Writer) error {
+	result, err := p.Down(ctx)
+	if errors.Is(err, goose.ErrNoNextVersion) {
+		return errors.New("store: migrate down: no migration is applied")
+	}
+	var partial *goose.PartialError
+	if errors.As(err, &partial) {
+		return fmt.Errorf("store: migrate down: %s: %w", path.Base(partial.Failed.Source.Path), partial.Err)
+	}
+	if err != nil {
+		return fmt.Errorf("store: migrate down: %w", err)
+	}
+	printResults(out, []*goose.MigrationResult{result})
+	return nil
+}
+
+// migrateStatus prints one line per migration. On a database never migrated
+// it reports everything pending without creating goose's table, so that a
+// status check changes nothing.
+func migrateStatus(ctx context.Context, db *sql.DB, p *goose.Provider, out io.Writer) error {
+	var statuses []*goose.MigrationStatus
+	exists, err := versionTableExists(ctx, db)
+	if err != nil {
+		return fmt.Errorf("store: migrate status: %w", err)
+	}
+	if exists {
+		if statuses, err = p.Status(ctx); err != nil {
+			return fmt.Errorf("store: migrate status: %w", err)
+		}
+	} else {
+		for _, s := range p.ListSources() {
+			statuses = append(statuses, &goose.MigrationStatus{Source: s, State: goose.StatePending})
+		}
+	}
+	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "VERSION\tSTATE\tAPPLIED AT\tMIGRATION")
+	for _, s := range statuses {
+		applied := "-"
+		if s.State == goose.StateApplied {
+			// goose stores now() as a timestamp without time zone, in the
+			// session's time zone: print it as stored, without a zone label.
+			applied = s.AppliedAt.Format(time.DateTime)
+		}
+		fmt.Fprintf(w, "%d\t%s\t%s\t%s\n", s.Source.Version, s.State, applied, path.Base(s.Source.Path))
+	}
+	return w.Flush()
+}
+
+// printResults writes goose's one-line summary of each migration run.
+func printResults(out io.Writer, results []*goose.MigrationResult) {
+	for _, r := range results {
+		fmt.Fprintln(out, r.String())
+	}
+}
+
+// SchemaCurrent reports whether every migration is applied, for the
+// readiness probe: a replica whose schema is behind must not serve. It
+// takes no lock (a probe must not wait behind a running migration, which
+// simply reads as "not current yet") and creates nothing: on a database
+// never migrated it answers false.
+func SchemaCurrent(ctx context.Context, db *sql.DB) (bool, error) {
+	exists, err := versionTableExists(ctx, db)
+	if err != nil || !exists {
+		return false, err
+	}
+	p, err := newProvider(db)
+	if err != nil {
+		return false, err
+	}
+	pending, err := p.HasPending(ctx)
+	if err != nil {
+		return false, fmt.Errorf("store: schema check: %w", err)
+	}
+	return !pending, nil
+}
+
+// versionTableExists looks for goose's table where goose looks: in the
+// current schema.
+func versionTableExists(ctx context.Context, db *sql.DB) (bool, error) {
+	var exists bool
+	err := db.QueryRowContext(ctx,
+		`SELECT EXISTS (SELECT 1 FROM pg_tables WHERE schemaname = current_schema() AND tablename = $1)`,
+		versionTable).Scan(&exists)
+	if err != nil {
+		return false, fmt.Errorf("store: look for %s: %w", versionTable, err)
+	}
+	return exists, nil
+}
