@@ -1,0 +1,265 @@
+// Package registry checks that a benchmark's container image exists before
+// the benchmark is stored (API.md §8.4, BENCHMARK_IMAGE_CHECK=registry): it
+// asks the image's registry for the manifest of the tag over the Docker
+// Registry HTTP API v2, anonymously, following the registry's Bearer token
+// challenge, within a bounded time. Off is the checker for
+// BENCHMARK_IMAGE_CHECK=off (tests, offline deployments).
+//
+// Every failure is a 422 (*perf.Error of kind Invalid) reading
+// "Could not validate container image: <reason>", with upstream's reasons
+// for the registry's answers ("Error: not authorized", "Error: manifest not
+// found", "Error: pulling manifest") and a short text for network failures.
+// Names and tags that are not valid image references are refused before any
+// network traffic.
+package registry
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"syscall"
+	"time"
+	"unicode/utf8"
+
+	"github.com/eosc-perf/api/src/perf"
+)
+
+// Defaults applied by New to zero Options fields.
+const (
+	DefaultTimeout           = 10 * time.Second
+	DefaultDockerHubRegistry = "registry-1.docker.io"
+)
+
+// userAgent identifies the service to registries.
+const userAgent = "eosc-perf-api"
+
+// maxRedirects bounds the redirects followed for one request.
+const maxRedirects = 5
+
+// manifestTypes are the manifest media types accepted, so that registries
+// answer for single-platform images and multi-platform lists alike.
+var manifestTypes = []string{
+	"application/vnd.docker.distribution.manifest.v2+json",
+	"application/vnd.docker.distribution.manifest.list.v2+json",
+	"application/vnd.oci.image.manifest.v1+json",
+	"application/vnd.oci.image.index.v1+json",
+	"application/vnd.docker.distribution.manifest.v1+prettyjws",
+}
+
+// ImageChecker verifies that a container image exists.
+type ImageChecker interface {
+	// Check returns nil when image:tag exists, else an Invalid *perf.Error.
+	Check(ctx context.Context, image, tag string) error
+}
+
+// Off is the checker of BENCHMARK_IMAGE_CHECK=off: every image is accepted.
+type Off struct{}
+
+// Check always succeeds.
+func (Off) Check(context.Context, string, string) error { return nil }
+
+// Options configure a Checker.
+type Options struct {
+	// HTTPClient sends the requests (nil: a client with a clone of
+	// http.DefaultTransport, proxies from the environment). Its redirect
+	// policy is replaced: only https redirects, at most 5.
+	HTTPClient *http.Client
+	// Timeout bounds one whole Check, token flow included (0: 10 s).
+	Timeout time.Duration
+	// DockerHubRegistry is the host[:port] asked for Docker Hub images
+	// (empty: registry-1.docker.io).
+	DockerHubRegistry string
+}
+
+// Checker asks registries for manifests. Safe for concurrent use.
+type Checker struct {
+	client  *http.Client
+	timeout time.Duration
+	hub     string
+}
+
+var _ ImageChecker = (*Checker)(nil)
+var _ ImageChecker = Off{}
+
+// New returns a Checker with the defaults applied.
+func New(opt Options) *Checker {
+	var client http.Client
+	if opt.HTTPClient != nil {
+		client = *opt.HTTPClient
+	} else {
+		client.Transport = http.DefaultTransport.(*http.Transport).Clone()
+	}
+	client.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if len(via) >= maxRedirects {
+			return &reasonError{"Error: too many redirects"}
+		}
+		if req.URL.Scheme != "https" {
+			return &reasonError{"Error: redirect to a non-https URL"}
+		}
+		return nil
+	}
+	c := &Checker{client: &client, timeout: opt.Timeout, hub: opt.DockerHubRegistry}
+	if c.timeout <= 0 {
+		c.timeout = DefaultTimeout
+	}
+	if c.hub == "" {
+		c.hub = DefaultDockerHubRegistry
+	}
+	return c
+}
+
+// Check asks the registry of image for the manifest of tag. nil means the
+// registry answered 200; otherwise the Invalid *perf.Error says why.
+func (c *Checker) Check(ctx context.Context, image, tag string) error {
+	ref, err := parseReference(image, tag, c.hub)
+	if err != nil {
+		return fail(err.Error(), nil)
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	status, err := c.manifestStatus(ctx, ref)
+	if err != nil {
+		return fail(c.reason(ctx, err), err)
+	}
+	switch status {
+	case http.StatusOK:
+		return nil
+	case http.StatusUnauthorized:
+		return fail("Error: not authorized", nil)
+	case http.StatusNotFound:
+		return fail("Error: manifest not found", nil)
+	default:
+		return fail("Error: pulling manifest", fmt.Errorf("registry %s answered HTTP %d", ref.host, status))
+	}
+}
+
+// fail builds the 422 of a failed check; cause goes to the log only.
+func fail(reason string, cause error) *perf.Error {
+	return &perf.Error{Kind: perf.Invalid, Msg: "Could not validate container image: " + reason, Err: cause}
+}
+
+// manifestStatus returns the registry's final status for the manifest:
+// anonymous first, then once more with a token when the registry
+// challenges with Bearer.
+func (c *Checker) manifestStatus(ctx context.Context, ref reference) (int, error) {
+	status, challenges, err := c.askManifest(ctx, ref, "")
+	if err != nil || status != http.StatusUnauthorized {
+		return status, err
+	}
+	ch, ok := bearerChallenge(challenges)
+	if !ok {
+		return status, nil // Basic or no challenge: no anonymous access
+	}
+	tok, tokStatus, err := c.token(ctx, ch, ref)
+	if err != nil || tok == "" {
+		return tokStatus, err
+	}
+	status, _, err = c.askManifest(ctx, ref, tok)
+	return status, err
+}
+
+// askManifest sends HEAD for the manifest (a HEAD does not count as a pull
+// against Docker Hub's rate limit), falling back to GET for registries that
+// do not implement HEAD. It returns the status and the WWW-Authenticate
+// values.
+func (c *Checker) askManifest(ctx context.Context, ref reference, token string) (int, []string, error) {
+	resp, err := c.send(ctx, http.MethodHead, ref.manifestURL(), token)
+	if err != nil {
+		return 0, nil, err
+	}
+	drain(resp)
+	if resp.StatusCode == http.StatusMethodNotAllowed || resp.StatusCode == http.StatusNotImplemented {
+		if resp, err = c.send(ctx, http.MethodGet, ref.manifestURL(), token); err != nil {
+			return 0, nil, err
+		}
+		drain(resp)
+	}
+	return resp.StatusCode, resp.Header.Values("WWW-Authenticate"), nil
+}
+
+func (c *Checker) send(ctx context.Context, method, target, token string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, method, target, nil)
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range manifestTypes {
+		req.Header.Add("Accept", t)
+	}
+	req.Header.Set("User-Agent", userAgent)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	return c.client.Do(req)
+}
+
+// drain reads what is left of a body (bounded, so that the connection can
+// be reused) and closes it.
+func drain(resp *http.Response) {
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	_ = resp.Body.Close()
+}
+
+// reasonError is an error whose text is a client-visible reason.
+type reasonError struct{ reason string }
+
+func (e *reasonError) Error() string { return e.reason }
+
+// reason turns a failure to talk to a registry or token realm into a short
+// text: no stack, no URL (only the host, never credentials), no resolver
+// addresses.
+func (c *Checker) reason(ctx context.Context, err error) string {
+	var re *reasonError
+	if errors.As(err, &re) {
+		return re.reason
+	}
+	host := "the registry"
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		if u, perr := url.Parse(ue.URL); perr == nil && u.Host != "" {
+			host = u.Host
+		}
+	}
+	var dnsErr *net.DNSError
+	var netErr net.Error
+	var certErr *tls.CertificateVerificationError
+	var unknownCA x509.UnknownAuthorityError
+	var badHost x509.HostnameError
+	var invalidCert x509.CertificateInvalidError
+	switch {
+	case errors.Is(ctx.Err(), context.DeadlineExceeded), errors.Is(err, context.DeadlineExceeded):
+		return fmt.Sprintf("Error: timeout after %s asking %s", c.timeout, host)
+	case errors.Is(err, context.Canceled):
+		return "Error: request canceled"
+	case errors.As(err, &dnsErr):
+		return fmt.Sprintf("Error: cannot resolve host %s", dnsErr.Name)
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return fmt.Sprintf("Error: connection refused by %s", host)
+	case errors.As(err, &certErr), errors.As(err, &unknownCA), errors.As(err, &badHost), errors.As(err, &invalidCert):
+		return fmt.Sprintf("Error: TLS certificate of %s is not trusted", host)
+	case errors.As(err, &netErr) && netErr.Timeout():
+		return fmt.Sprintf("Error: timeout asking %s", host)
+	case ue != nil:
+		return fmt.Sprintf("Error: cannot reach %s: %s", host, shorten(ue.Err.Error()))
+	default:
+		return fmt.Sprintf("Error: cannot reach %s: %s", host, shorten(err.Error()))
+	}
+}
+
+// shorten bounds a foreign error text in a client message.
+func shorten(s string) string {
+	const limit = 160
+	if len(s) <= limit {
+		return s
+	}
+	cut := limit
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "..."
+}

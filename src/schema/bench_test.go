@@ -1,0 +1,30 @@
+package schema
+
+import (
+	"path/filepath"
+	"testing"
+)
+
+// BenchmarkValidateSample measures the validation of one c-ray result
+// against the compiled template (the per-upload cost on a cache hit).
+func BenchmarkValidateSample(b *testing.B) {
+	s := template(b)
+	doc := readFile(b, filepath.Join(samples, "c-ray", "ifca-lcg2-16.json"))
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := s.Validate(doc); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkCompileTemplate measures a cache miss.
+func BenchmarkCompileTemplate(b *testing.B) {
+	raw := readFile(b, filepath.Join(samples, "template.json"))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Compile(raw); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
