@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -136,7 +137,23 @@ func (s *service) start(t testing.TB) {
 		cancel()
 		t.Fatalf("service did not listen within 60s:\n%s", s.logs.String())
 	}
-	t.Cleanup(func() { s.stop(t) })
+	t.Cleanup(func() {
+		s.stop(t)
+		if t.Failed() {
+			t.Logf("service log (errors):\n%s", s.errorLines())
+		}
+	})
+}
+
+// errorLines returns the log lines at warn level or above.
+func (s *service) errorLines() string {
+	var out []string
+	for _, line := range strings.Split(s.logs.String(), "\n") {
+		if strings.Contains(line, `"level":"error"`) || strings.Contains(line, `"level":"warn"`) {
+			out = append(out, line)
+		}
+	}
+	return strings.Join(out, "\n")
 }
 
 // stop ends the program (like SIGTERM) and waits for it.
@@ -340,3 +357,14 @@ func (r *response) items(t testing.TB) []map[string]any {
 }
 
 func (r *response) String() string { return fmt.Sprintf("%d %s", r.Status, r.Body) }
+
+// openDB connects to the service's database, for checks of stored data.
+func openDB(t testing.TB, s *service) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("postgres", s.DSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}

@@ -17,6 +17,40 @@ const uuidRE = `[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9
 // variables are matched as UUIDs.
 func (s *server) routeTable() []route {
 	return []route{
+		// Benchmarks (API.md §5.1).
+		{"GET", "/benchmarks", public, s.handleBenchmarkList},
+		{"POST", "/benchmarks", user, s.handleBenchmarkCreate},
+		{"GET", "/benchmarks:search", public, s.handleBenchmarkSearch},
+		{"GET", "/benchmarks/{benchmark_id}", public, s.handleBenchmarkGet},
+		{"PUT", "/benchmarks/{benchmark_id}", admin, s.handleBenchmarkUpdate},
+		{"DELETE", "/benchmarks/{benchmark_id}", admin, s.handleBenchmarkDelete},
+		{"POST", "/benchmarks/{benchmark_id}:approve", admin, s.handleBenchmarkApprove},
+		{"POST", "/benchmarks/{benchmark_id}:reject", admin, s.handleBenchmarkReject},
+
+		// Reports (API.md §5.6).
+		{"GET", "/reports/submits", admin, s.handleSubmitList},
+
+		// Sites (API.md §5.2).
+		{"GET", "/sites", public, s.handleSiteList},
+		{"POST", "/sites", user, s.handleSiteCreate},
+		{"GET", "/sites:search", public, s.handleSiteSearch},
+		{"GET", "/sites/{site_id}", public, s.handleSiteGet},
+		{"PUT", "/sites/{site_id}", admin, s.handleSiteUpdate},
+		{"DELETE", "/sites/{site_id}", admin, s.handleSiteDelete},
+		{"POST", "/sites/{site_id}:approve", admin, s.handleSiteApprove},
+		{"POST", "/sites/{site_id}:reject", admin, s.handleSiteReject},
+		{"GET", "/sites/{site_id}/flavors", public, s.handleFlavorList},
+		{"POST", "/sites/{site_id}/flavors", user, s.handleFlavorCreate},
+		{"GET", "/sites/{site_id}/flavors:search", public, s.handleFlavorSearch},
+
+		// Flavors (API.md §5.3).
+		{"GET", "/flavors/{flavor_id}", public, s.handleFlavorGet},
+		{"PUT", "/flavors/{flavor_id}", admin, s.handleFlavorUpdate},
+		{"DELETE", "/flavors/{flavor_id}", admin, s.handleFlavorDelete},
+		{"POST", "/flavors/{flavor_id}:approve", admin, s.handleFlavorApprove},
+		{"POST", "/flavors/{flavor_id}:reject", admin, s.handleFlavorReject},
+		{"GET", "/flavors/{flavor_id}/site", public, s.handleFlavorSite},
+
 		// Tags (API.md §5.4).
 		{"GET", "/tags", public, s.handleTagList},
 		{"POST", "/tags", user, s.handleTagCreate},

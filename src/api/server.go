@@ -9,6 +9,7 @@ import (
 	"net/http"
 
 	"github.com/eosc-perf/api/src/perf"
+	"github.com/eosc-perf/api/src/schema"
 	"github.com/eosc-perf/api/src/store"
 	"github.com/rs/zerolog"
 )
@@ -30,6 +31,11 @@ type Options struct {
 	MaxBodyBytes      int64
 	Metrics           *Metrics // nil: no metrics
 	Mailer            Mailer   // nil: no mail
+	// Images checks that a benchmark's container image exists (nil: no
+	// check, BENCHMARK_IMAGE_CHECK=off).
+	Images ImageChecker
+	// Schemas caches the compiled JSON Schemas of benchmarks.
+	Schemas *schema.Cache
 	// Ready reports whether the service can serve (database reachable,
 	// schema current), for /readyz.
 	Ready func(ctx context.Context) error
@@ -46,6 +52,11 @@ type server struct {
 func NewServer(opt Options) http.Handler {
 	s := &server{opt: opt, store: opt.Store}
 	return s.middleware(s.router())
+}
+
+// ImageChecker verifies a container image (package registry).
+type ImageChecker interface {
+	Check(ctx context.Context, image, tag string) error
 }
 
 // Mailer queues notifications (package notify). Send never blocks on the

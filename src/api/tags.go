@@ -37,23 +37,9 @@ func (s *server) handleTagSearch(w http.ResponseWriter, r *http.Request) error {
 
 func (s *server) listTags(w http.ResponseWriter, r *http.Request, q *query, f perf.TagFilter, defSort string) error {
 	p := q.page()
-	if err := q.err(); err != nil {
-		return err
-	}
-	sort, err := q.sortBy("tag", defSort, false)
-	if err != nil {
-		return err
-	}
-	l, err := s.store.ListTags(r.Context(), f, sort, p)
-	if err != nil {
-		return err
-	}
-	body, err := pageOf(l, toTagJSON)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, body)
-	return nil
+	return listed(w, q, "tag", defSort, func(sort []perf.SortKey) (perf.List[perf.Tag], error) {
+		return s.store.ListTags(r.Context(), f, sort, p)
+	}, toTagJSON)
 }
 
 // handleTagCreate handles POST /tags. Tags need no review.

@@ -33,23 +33,9 @@ func (s *server) handleUserSearch(w http.ResponseWriter, r *http.Request) error 
 
 func (s *server) listUsers(w http.ResponseWriter, r *http.Request, q *query, f perf.UserFilter, defSort string) error {
 	p := q.page()
-	if err := q.err(); err != nil {
-		return err
-	}
-	sort, err := q.sortBy("user", defSort, false)
-	if err != nil {
-		return err
-	}
-	l, err := s.store.ListUsers(r.Context(), f, sort, p)
-	if err != nil {
-		return err
-	}
-	body, err := pageOf(l, toUserJSON)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, body)
-	return nil
+	return listed(w, q, "user", defSort, func(sort []perf.SortKey) (perf.List[perf.User], error) {
+		return s.store.ListUsers(r.Context(), f, sort, p)
+	}, toUserJSON)
 }
 
 // handleUserRegister handles POST /users:register: the caller's identity

@@ -15,6 +15,8 @@ import (
 	"github.com/eosc-perf/api/src/api"
 	"github.com/eosc-perf/api/src/auth"
 	"github.com/eosc-perf/api/src/notify"
+	"github.com/eosc-perf/api/src/registry"
+	"github.com/eosc-perf/api/src/schema"
 	"github.com/eosc-perf/api/src/store"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/rs/zerolog"
@@ -93,6 +95,15 @@ func serve(ctx context.Context, s Settings, log zerolog.Logger, hooks *serveHook
 		From: s.MailFrom, Support: s.MailSupport, Server: s.MailServer, Port: s.MailPort, Logger: log,
 	})
 
+	var images api.ImageChecker // nil: BENCHMARK_IMAGE_CHECK=off
+	if s.BenchmarkImageCheck == "registry" {
+		client, err := outboundClient(s.RegistryCAFile, nil, 0)
+		if err != nil {
+			return fmt.Errorf("REGISTRY_CA_FILE: %w", err)
+		}
+		images = registry.New(registry.Options{HTTPClient: client})
+	}
+
 	var metrics *api.Metrics
 	if s.MetricsAddr != "" {
 		metrics = api.NewMetrics(collectors.NewDBStatsCollector(st.DB().DB, "eosc_perf"),
@@ -108,6 +119,8 @@ func serve(ctx context.Context, s Settings, log zerolog.Logger, hooks *serveHook
 		MaxBodyBytes:      s.MaxBodyBytes,
 		Metrics:           metrics,
 		Mailer:            mailer,
+		Images:            images,
+		Schemas:           schema.NewCache(schema.DefaultCacheSize),
 		Ready: func(ctx context.Context) error {
 			if err := st.Ping(ctx); err != nil {
 				return errors.New("database not reachable")
@@ -184,28 +197,39 @@ func serve(ctx context.Context, s Settings, log zerolog.Logger, hooks *serveHook
 // oidcClient is the HTTP client for calls to the OpenID providers: system
 // roots plus OIDC_CA_FILE plus (in dev) the development provider's CA.
 func oidcClient(s Settings, extraPEM []byte) (*http.Client, error) {
+	c, err := outboundClient(s.OIDCCAFile, extraPEM, s.OIDCTimeout)
+	if err != nil {
+		return nil, fmt.Errorf("OIDC_CA_FILE: %w", err)
+	}
+	return c, nil
+}
+
+// outboundClient is an HTTPS client trusting the system roots plus the CAs
+// of caFile and extraPEM. It takes no proxy from the environment: Run reads
+// no process environment.
+func outboundClient(caFile string, extraPEM []byte, timeout time.Duration) (*http.Client, error) {
 	pool, err := x509.SystemCertPool()
 	if err != nil || pool == nil {
 		pool = x509.NewCertPool()
 	}
-	if s.OIDCCAFile != "" {
-		pem, err := os.ReadFile(s.OIDCCAFile)
+	if caFile != "" {
+		pem, err := os.ReadFile(caFile)
 		if err != nil {
-			return nil, fmt.Errorf("OIDC_CA_FILE: %w", err)
+			return nil, err
 		}
 		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("OIDC_CA_FILE: no PEM certificate in %s", s.OIDCCAFile)
+			return nil, fmt.Errorf("no PEM certificate in %s", caFile)
 		}
 	}
 	if extraPEM != nil && !pool.AppendCertsFromPEM(extraPEM) {
-		return nil, errors.New("development OpenID provider: bad CA certificate")
+		return nil, errors.New("bad extra CA certificate")
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	tr.MaxIdleConnsPerHost = 8
-	tr.ResponseHeaderTimeout = s.OIDCTimeout
-	// No proxy from the environment: Run reads no process environment, and
-	// the providers are reached directly.
 	tr.Proxy = nil
-	return &http.Client{Transport: tr, Timeout: s.OIDCTimeout}, nil
+	if timeout > 0 {
+		tr.ResponseHeaderTimeout = timeout
+	}
+	return &http.Client{Transport: tr, Timeout: timeout}, nil
 }

@@ -64,6 +64,7 @@ type Settings struct {
 	LogLevel            string        // LOG_LEVEL
 	CORSOrigins         []string      // CORS_ORIGINS ("" = no CORS headers)
 	BenchmarkImageCheck string        // BENCHMARK_IMAGE_CHECK: "registry" or "off"
+	RegistryCAFile      string        // REGISTRY_CA_FILE: extra PEM CAs for calls to container registries
 	ShutdownTimeout     time.Duration // SHUTDOWN_TIMEOUT
 	MaxBodyBytes        int64         // MAX_BODY_BYTES: request body limit
 }

@@ -1,0 +1,127 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+
+	"github.com/eosc-perf/api/src/perf"
+	"github.com/google/uuid"
+	"github.com/jmoiron/sqlx"
+)
+
+// flavorSort maps the sortable names of flavors to SQL.
+var flavorSort = map[string]string{
+	"id": "id", "name": "name", "description": "description", "site_id": "site_id",
+	"upload_datetime": "upload_datetime", "status": "status", "uploader_sub": "uploader_sub", "uploader_iss": "uploader_iss",
+}
+
+const flavorColumns = `id, upload_datetime, name, description, site_id, COALESCE(status, 'on_review') AS status, uploader_sub, uploader_iss`
+
+type flavorRow struct {
+	perf.Flavor
+	Total int `db:"total"`
+}
+
+// ListFlavors returns one page of a site's flavors that match f; an
+// unknown site is 404 (its status does not matter).
+func (s *Store) ListFlavors(ctx context.Context, siteID uuid.UUID, f perf.CatalogFilter, sort []perf.SortKey, p perf.Page) (perf.List[perf.Flavor], error) {
+	if _, err := s.GetSite(ctx, siteID); err != nil {
+		return perf.List[perf.Flavor]{}, err
+	}
+	var w where
+	w.add("site_id = %s", siteID)
+	catalogWhere(&w, f, "name", "description")
+	order, err := orderBy(sort, flavorSort, "id")
+	if err != nil {
+		return perf.List[perf.Flavor]{}, err
+	}
+	var rows []flavorRow
+	q := `SELECT ` + flavorColumns + `, count(*) OVER () AS total FROM flavor` + w.sql() + order + w.limit(p)
+	if err := s.db.SelectContext(ctx, &rows, q, w.args...); err != nil {
+		return perf.List[perf.Flavor]{}, mapError(err, "list flavors")
+	}
+	l := perf.List[perf.Flavor]{Page: p, Items: make([]perf.Flavor, len(rows))}
+	for i, r := range rows {
+		l.Items[i], l.Total = r.Flavor, r.Total
+	}
+	return l, nil
+}
+
+// GetFlavor returns a flavor by id, whatever its status.
+func (s *Store) GetFlavor(ctx context.Context, id uuid.UUID) (perf.Flavor, error) {
+	var fl perf.Flavor
+	err := s.db.GetContext(ctx, &fl, `SELECT `+flavorColumns+` FROM flavor WHERE id = $1`, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fl, recordNotFound(id)
+	}
+	return fl, mapError(err, "get flavor")
+}
+
+// GetFlavorSite returns the site a flavor belongs to.
+func (s *Store) GetFlavorSite(ctx context.Context, flavorID uuid.UUID) (perf.Site, error) {
+	var site perf.Site
+	err := s.db.GetContext(ctx, &site, `SELECT `+siteColumns+` FROM site WHERE id = (SELECT site_id FROM flavor WHERE id = $1)`, flavorID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return site, recordNotFound(flavorID)
+	}
+	return site, mapError(err, "get flavor site")
+}
+
+// CreateFlavor stores a new flavor on review for an existing site (of any
+// status) with its submit. Names are unique within a site.
+func (s *Store) CreateFlavor(ctx context.Context, fl perf.Flavor) (perf.Reviewed, error) {
+	var out perf.Reviewed
+	err := s.WithTx(ctx, func(tx *sqlx.Tx) error {
+		var one int
+		err := tx.GetContext(ctx, &one, `SELECT 1 FROM site WHERE id = $1 FOR SHARE`, fl.SiteID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return recordNotFound(fl.SiteID)
+		}
+		if err != nil {
+			return mapError(err, "lock site")
+		}
+		submit, err := insertSubmit(ctx, tx, "flavor", fl.UploadDatetime)
+		if err != nil {
+			return err
+		}
+		err = tx.GetContext(ctx, &out.UploaderEmail, `INSERT INTO flavor AS t
+			(id, uploader_sub, uploader_iss, upload_datetime, status, name, description, site_id, _submit_report_id)
+			VALUES ($1, $2, $3, $4, 'on_review', $5, $6, $7, $8) RETURNING `+uploaderEmailSQL,
+			fl.ID, fl.UploaderSub, fl.UploaderIss, fl.UploadDatetime, fl.Name, fl.Description, fl.SiteID, submit)
+		if uniqueViolation(err) {
+			return perf.Errorf(perf.Conflict, "Flavor %s already submitted/exists", fl.Name)
+		}
+		return mapError(err, "create flavor")
+	})
+	return out, err
+}
+
+// UpdateFlavor overwrites a flavor's name and, when given, its description.
+func (s *Store) UpdateFlavor(ctx context.Context, id uuid.UUID, name string, description *string) error {
+	res, err := s.db.ExecContext(ctx, `UPDATE flavor SET name = $2, description = COALESCE($3, description) WHERE id = $1`,
+		id, name, description)
+	if uniqueViolation(err) {
+		return perf.Errorf(perf.Conflict, "Changes conflict submitted/existing flavor")
+	}
+	if err != nil {
+		return mapError(err, "update flavor")
+	}
+	return mustAffect(res, recordNotFound(id))
+}
+
+// DeleteFlavor hard-deletes a flavor with its submit and every result that
+// used it.
+func (s *Store) DeleteFlavor(ctx context.Context, id uuid.UUID) error {
+	return s.remove(ctx, flavorTable, id)
+}
+
+// ApproveFlavor approves a pending flavor.
+func (s *Store) ApproveFlavor(ctx context.Context, id uuid.UUID) (perf.Reviewed, error) {
+	return s.approve(ctx, flavorTable, id)
+}
+
+// RejectFlavor deletes a pending flavor with the cascades of DeleteFlavor.
+func (s *Store) RejectFlavor(ctx context.Context, id uuid.UUID) (perf.Reviewed, error) {
+	return s.reject(ctx, flavorTable, id)
+}
