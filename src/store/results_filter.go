@@ -1,0 +1,374 @@
+package store
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/big"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/eosc-perf/api/src/perf"
+	"github.com/lib/pq"
+)
+
+// JSON filters and json.<path> sort keys on results (API.md §3.5, §3.8),
+// rendered on the table alias r ("FROM result r"). Paths and values always
+// travel as bind parameters; the SQL text comes from this file's constants.
+//
+// Every condition is total: a stored value that does not convert to the
+// filter's kind makes the row not match, never an SQL error (API.md §13
+// item 7). Hence no unguarded cast: each cast sits in a CASE branch whose
+// test (jsonb_typeof, a regular expression) guarantees it succeeds, on
+// PostgreSQL 15 (no pg_input_is_valid) as on later versions.
+//
+// Cost, measured with EXPLAIN ANALYZE on 100,000 results built from
+// shared/data/sample-results (migrated schema, PostgreSQL 15.18, 2 cores
+// shared with other work, warm cache; 1.7 kB compressed documents), for
+// SELECT count(*) FROM result r WHERE NOT r.deleted AND <filter>:
+//
+//   - no filter: 18 ms. Any number or bool filter is a sequential scan,
+//     85–100 ms (machine.cpu.count >= 8: 98 ms, result.score < 100: 87 ms,
+//     seq == 4242 with one match: 91 ms; two number filters: 121 ms). The
+//     work is in walking the path: each r.json #> decompresses the document
+//     again, and a number filter walks it twice (type test, cast). Folding
+//     the walks into one with a sub-select (SELECT … FROM (SELECT r.json #>
+//     $1 AS v OFFSET 0) j) was slower (145 ms against 110 ms): the per-row
+//     SubPlan costs more than the second walk. A number filter on a field
+//     holding strings costs ~30 ms more (the regular expression).
+//   - string ==: Bitmap Index Scan on result_json_idx (the containment
+//     pre-filter) then the exact condition as a filter: other == two (1 %
+//     of rows) 1.6 ms instead of ~90 ms; machine.cpu.vendor_id_raw ==
+//     GenuineIntel (52 %) ~190 ms instead of ~110 ms for a plain scan. The
+//     planner cannot tell (containment selectivity is a fixed guess) and
+//     always takes the index; bounded loss against a large gain, so kept.
+//
+// For the page (ORDER BY r.execution_datetime, r.id LIMIT 100) the planner
+// walks result_visible_execution_datetime_idx and filters: about 1 ms when
+// matches are dense, but 235 ms for seq == 4242 (one match: the whole index
+// in heap order), because a filter expression gets the default 0.5 %
+// selectivity estimate. A json.<path> sort key sorts every match (top-N
+// heapsort); two number filters and -json.result.score took 180 ms with two
+// parallel workers. No index can serve order comparisons or arbitrary sort
+// paths; the GIN index (jsonb_path_ops) serves @> and jsonpath only.
+
+// numericText matches the strings PostgreSQL's numeric input accepts and
+// that are numbers (NaN is left out: it never compares, see numberSQL).
+// The exponent is limited to four significant digits and the text to
+// numericTextMax bytes (checked separately), so that the cast can never
+// overflow numeric's range: at most 4000+9999 digits before the point
+// (limit 131072) or after it (limit 16383). 4000 bytes hold the exact
+// decimal of every float64 and of every midpoint between two. Whitespace
+// is the C isspace set numeric input skips; [[:space:]] would also match
+// Unicode spaces, which the cast rejects. Sent as a parameter, so its
+// backslashes are the regular expression's and never depend on
+// standard_conforming_strings.
+const numericText = `^[ \t\n\v\f\r]*[+-]?(([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?0*[0-9]{1,4})?|[iI][nN][fF]([iI][nN][iI][tT][yY])?)[ \t\n\v\f\r]*$`
+
+const numericTextMax = 4000
+
+// boolSpace is the whitespace PostgreSQL's boolean input ignores.
+const boolSpace = " \t\n\v\f\r"
+
+// boolText maps, after trimming and ASCII lower-casing, each string that
+// PostgreSQL's boolean input accepts to its value: unique prefixes of
+// true/false/yes/no, on/off (at least two letters), 1 and 0.
+var boolText = []struct {
+	text  string
+	value string
+}{
+	{"t", "true"}, {"tr", "true"}, {"tru", "true"}, {"true", "true"},
+	{"y", "true"}, {"ye", "true"}, {"yes", "true"}, {"on", "true"}, {"1", "true"},
+	{"f", "false"}, {"fa", "false"}, {"fal", "false"}, {"fals", "false"}, {"false", "false"},
+	{"n", "false"}, {"no", "false"}, {"of", "false"}, {"off", "false"}, {"0", "false"},
+}
+
+// boolCase is the CASE over the trimmed, lower-cased text; built once.
+var boolCase = func() string {
+	var b strings.Builder
+	for _, t := range boolText {
+		b.WriteString(" WHEN '" + t.text + "' THEN " + t.value)
+	}
+	return b.String() + " END"
+}()
+
+// jsonFiltersSQL appends one condition per filter (all must hold).
+func jsonFiltersSQL(w *where, fs []perf.JSONFilter) {
+	for _, f := range fs {
+		jsonFilterSQL(w, f)
+	}
+}
+
+// jsonFilterSQL appends the condition of one JSON filter (API.md §3.8):
+// a missing path or JSON null never matches.
+//
+//   - Number: the stored value as Python's float() would see it, compared
+//     as Python compares floats. A JSON number or a string holding a decimal
+//     number or [+-]inf[inity] converts; anything else (booleans, objects,
+//     "two", "nan", hexadecimal, underscores) does not match. Values beyond
+//     float range act as ±inf and tiny ones as 0, as in Python; a NaN filter
+//     value matches nothing. See numberSQL for how this is exact.
+//   - Bool: a JSON boolean, or a string PostgreSQL's boolean input accepts
+//     (yes, off, " T ", …), compared as PostgreSQL orders booleans (false <
+//     true). JSON numbers do not match, although upstream's text cast took
+//     0 and 1.
+//   - String: the stored value's text (#>>, so numbers, booleans, arrays and
+//     objects compare as their JSON text) against the value, case-sensitive,
+//     in the database collation.
+//
+// A path or value that PostgreSQL cannot hold as text (NUL, invalid UTF-8;
+// ParseFilter rejects them) matches nothing, as no stored key or value can
+// equal it; so does a filter with an unknown kind or operator.
+func jsonFilterSQL(w *where, f perf.JSONFilter) {
+	if !matchable(f) {
+		// Decided before any parameter is added: PostgreSQL refuses a
+		// statement with parameters it does not use.
+		w.conds = append(w.conds, "FALSE")
+		return
+	}
+	path := w.arg(pq.Array(f.Path)) + "::text[]"
+	op := f.Op
+	if op == "==" {
+		op = "="
+	}
+	switch f.Kind {
+	case perf.FilterNumber:
+		w.conds = append(w.conds, numberSQL(w, path, f.Op, f.Num))
+	case perf.FilterBool:
+		v := w.arg(f.Bool) + "::boolean"
+		w.conds = append(w.conds, "(CASE jsonb_typeof(r.json #> "+path+")"+
+			" WHEN 'boolean' THEN (r.json #> "+path+")::boolean"+
+			" WHEN 'string' THEN CASE translate(btrim(r.json #>> "+path+", "+w.arg(boolSpace)+"), 'ABEFLNORSTUY', 'abeflnorstuy')"+
+			boolCase+" END) "+op+" "+v)
+	default: // perf.FilterString
+		cond := "(r.json #>> " + path + ") " + op + " " + w.arg(f.Raw) + "::text"
+		if doc, ok := containmentDoc(f); ok {
+			// Index use (issue 5 item 3): the GIN index result_json_idx
+			// (jsonb_path_ops) serves @>; the exact condition stays as the
+			// recheck. See containmentDoc for why nothing is lost.
+			cond = "r.json @> " + w.arg(doc) + "::jsonb AND " + cond
+		}
+		w.conds = append(w.conds, "("+cond+")")
+	}
+}
+
+// matchable reports whether a filter can match anything: its texts are
+// representable, its operator and kind known, and a number is not NaN
+// (Python: NaN compares false with everything).
+func matchable(f perf.JSONFilter) bool {
+	switch {
+	case !representable(f.Path...) || !knownOp(f.Op):
+		return false
+	case f.Kind == perf.FilterNumber:
+		return !math.IsNaN(f.Num)
+	case f.Kind == perf.FilterString:
+		return representable(f.Raw)
+	}
+	return f.Kind == perf.FilterBool
+}
+
+// numberSQL renders a number filter. The stored value is converted to
+// numeric (exact, never out of range after numericText's guard) and
+// compared with the exact bounds of the set of reals that Python's float()
+// rounds to the filter value (roundingInterval): float(x) == v exactly when
+// x lies in that interval, float(x) < v when x lies below it, and so on.
+// This gives Python's float semantics, overflow to ±inf included, without
+// ever casting to float8, whose input fails on out-of-range values. Each
+// operator is a single comparison, so the conversion is evaluated once
+// (BETWEEN would evaluate it twice).
+//
+// Index use: none for any operator. == on a number cannot be served by
+// containment: {"a": 5} @> finds JSON numbers (11 == 11.0 holds inside @>,
+// verified), but the numeric strings "5", " 5", "5.0", "5e0", … that also
+// match are not enumerable, and an OR with a non-indexable branch makes the
+// planner scan anyway.
+func numberSQL(w *where, path, op string, v float64) string {
+	n := "(CASE jsonb_typeof(r.json #> " + path + ")" +
+		" WHEN 'number' THEN (r.json #> " + path + ")::numeric" +
+		" WHEN 'string' THEN CASE WHEN (r.json #>> " + path + ") ~ " + w.arg(numericText) +
+		" THEN CASE WHEN octet_length(r.json #>> " + path + ") <= " + strconv.Itoa(numericTextMax) +
+		" THEN (r.json #>> " + path + ")::numeric END END END)"
+	lo, hi, loClosed, hiClosed := roundingInterval(v)
+	bound := func(s string) string { return w.arg(s) + "::numeric" }
+	switch op {
+	case "==":
+		flags := map[bool]string{true: "[", false: "("}[loClosed] + map[bool]string{true: "]", false: ")"}[hiClosed]
+		return "numrange(" + bound(lo) + ", " + bound(hi) + ", '" + flags + "') @> " + n
+	case "<":
+		return n + map[bool]string{true: " < ", false: " <= "}[loClosed] + bound(lo)
+	case ">=":
+		return n + map[bool]string{true: " >= ", false: " > "}[loClosed] + bound(lo)
+	case ">":
+		return n + map[bool]string{true: " > ", false: " >= "}[hiClosed] + bound(hi)
+	default: // "<="
+		return n + map[bool]string{true: " <= ", false: " < "}[hiClosed] + bound(hi)
+	}
+}
+
+// roundingInterval returns the reals that round to v under IEEE 754
+// round-half-to-even, the rounding of Python's float() (and of Go's
+// ParseFloat): the midpoints to v's neighbours as exact decimals, and
+// whether each end belongs (a tie rounds to the even neighbour). Beyond
+// ±MaxFloat64 the neighbour is ±2^1024, so reals from the midpoint on
+// round to ±inf, whose interval runs to numeric's ±Infinity.
+func roundingInterval(v float64) (lo, hi string, loClosed, hiClosed bool) {
+	if v == 0 {
+		v = 0 // -0 rounds like 0
+	}
+	switch {
+	case math.IsInf(v, 1):
+		return exactDecimal(midpoint(math.MaxFloat64, 1)), "Infinity", true, true
+	case math.IsInf(v, -1):
+		return "-Infinity", exactDecimal(midpoint(-math.MaxFloat64, -1)), true, true
+	}
+	even := math.Float64bits(v)&1 == 0
+	return exactDecimal(midpoint(v, -1)), exactDecimal(midpoint(v, 1)), even, even
+}
+
+// midpoint is the exact midpoint between finite v and its neighbour in
+// direction dir (+1 up, -1 down).
+func midpoint(v float64, dir float64) *big.Rat {
+	x := new(big.Rat).SetFloat64(v)
+	var next *big.Rat
+	if n := math.Nextafter(v, math.Inf(int(dir))); math.IsInf(n, 0) {
+		next = new(big.Rat).SetInt(new(big.Int).Lsh(big.NewInt(1), 1024))
+		if dir < 0 {
+			next.Neg(next)
+		}
+	} else {
+		next = new(big.Rat).SetFloat64(n)
+	}
+	return x.Add(x, next).Quo(x, big.NewRat(2, 1))
+}
+
+// exactDecimal writes a dyadic rational (denominator 2^k) exactly: it has
+// at most k decimal places.
+func exactDecimal(r *big.Rat) string {
+	places := r.Denom().BitLen() - 1
+	s := r.FloatString(places)
+	if strings.Contains(s, ".") {
+		s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+	}
+	return s
+}
+
+// containmentDoc returns {"k1": {"k2": … value}} for an == string filter
+// when `r.json @> doc` holds for every row the exact condition matches, so
+// that the pre-filter loses nothing:
+//
+//   - a string value is never the #>> text of a number (always a float
+//     text, so a number filter) nor of a boolean (true/false are boolean
+//     filters); it may be the text of an array or object only when it
+//     starts with [ or {: "[1]" equals the text of the array [1]. Such
+//     values get no pre-filter.
+//   - #> also indexes arrays by a key that strtol reads as an integer
+//     (" 1", "+1", "-1", "01"); containment would need an object there. Paths
+//     with such a key get no pre-filter.
+//
+// Otherwise a match has objects all along the path and the string value at
+// its end, which is exactly what the document contains.
+func containmentDoc(f perf.JSONFilter) (string, bool) {
+	if f.Op != "==" || strings.HasPrefix(f.Raw, "[") || strings.HasPrefix(f.Raw, "{") {
+		return "", false
+	}
+	var doc any = f.Raw
+	for i := len(f.Path) - 1; i >= 0; i-- {
+		if arrayIndex(f.Path[i]) {
+			return "", false
+		}
+		doc = map[string]any{f.Path[i]: doc}
+	}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(doc); err != nil {
+		return "", false
+	}
+	return strings.TrimSuffix(b.String(), "\n"), true
+}
+
+// arrayIndex reports whether PostgreSQL's #> may use key as an array
+// index: strtol reads all of it (leading C whitespace, a sign, digits).
+func arrayIndex(key string) bool {
+	k := strings.TrimLeft(key, " \t\n\v\f\r")
+	if k != "" && (k[0] == '+' || k[0] == '-') {
+		k = k[1:]
+	}
+	if k == "" {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		if k[i] < '0' || k[i] > '9' {
+			return false
+		}
+	}
+	return true // also when out of range, where #> finds nothing: no harm
+}
+
+// jsonOrder adds the parameter of a json.<path> sort key and returns its
+// ORDER BY term: jsonb ordering (null < strings < numbers < booleans <
+// arrays < objects, numbers numerically, strings in the database
+// collation), results lacking the path last ascending and first descending
+// (PostgreSQL's default NULLS LAST for ASC and NULLS FIRST for DESC),
+// API.md §3.5. A numeric key also indexes arrays, as in filters (upstream
+// sorted with ->, which does not). A path PostgreSQL cannot hold as text
+// (NUL, invalid UTF-8) exists in no result, so the key orders nothing.
+//
+// The parameter joins w's arguments: build the WHERE conditions, ORDER BY
+// and LIMIT on the same where, and do not reuse its arguments for a query
+// without this ORDER BY (PostgreSQL refuses unused parameters).
+func (w *where) jsonOrder(path []string, desc bool) string {
+	expr := "(NULL::jsonb)"
+	if representable(path...) {
+		expr = "r.json #> " + w.arg(pq.Array(path)) + "::text[]"
+	}
+	if desc {
+		expr += " DESC"
+	}
+	return expr
+}
+
+// resultOrderBy is orderBy for results: json.<path> keys (Field "json"
+// with a JSONPath) go through jsonOrder, every other key through columns.
+func resultOrderBy(w *where, keys []perf.SortKey, columns map[string]string, tiebreak ...string) (string, error) {
+	parts := make([]string, 0, len(keys)+len(tiebreak))
+	for _, k := range keys {
+		if k.Field == "json" && len(k.JSONPath) > 0 {
+			parts = append(parts, w.jsonOrder(k.JSONPath, k.Desc))
+			continue
+		}
+		expr, ok := columns[k.Field]
+		if !ok {
+			return "", fmt.Errorf("store: no sort column for %q", k.Field)
+		}
+		if k.Desc {
+			expr += " DESC"
+		}
+		parts = append(parts, expr)
+	}
+	parts = append(parts, tiebreak...)
+	if len(parts) == 0 {
+		return "", nil
+	}
+	return " ORDER BY " + strings.Join(parts, ", "), nil
+}
+
+// representable reports whether PostgreSQL can take every s as text.
+func representable(ss ...string) bool {
+	for _, s := range ss {
+		if !utf8.ValidString(s) || strings.IndexByte(s, 0) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func knownOp(op string) bool {
+	switch op {
+	case "==", ">", "<", ">=", "<=":
+		return true
+	}
+	return false
+}
