@@ -36,7 +36,7 @@ func TestTagAccessByCaller(t *testing.T) {
 }
 
 // createTag creates a tag and returns its id.
-func createTag(t *testing.T, s *service, token, name string) string {
+func createTag(t testing.TB, s *service, token, name string) string {
 	t.Helper()
 	r := s.post(t, "/tags", token, map[string]any{"name": name, "description": "about " + name}).want(t, http.StatusCreated)
 	return r.JSON(t)["id"].(string)

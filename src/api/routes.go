@@ -29,6 +29,21 @@ func (s *server) routeTable() []route {
 
 		// Reports (API.md §5.6).
 		{"GET", "/reports/submits", admin, s.handleSubmitList},
+		{"GET", "/reports/claims", admin, s.handleClaimList},
+		{"GET", "/reports/claims/{report_id}", admin, s.handleClaimGet},
+		{"POST", "/reports/claims/{report_id}:approve", admin, s.handleClaimApprove},
+		{"POST", "/reports/claims/{report_id}:reject", admin, s.handleClaimReject},
+
+		// Results (API.md §5.5).
+		{"GET", "/results", public, s.handleResultList},
+		{"POST", "/results", user, s.handleResultCreate},
+		{"GET", "/results:search", public, s.handleResultSearch},
+		{"GET", "/results/{result_id}", public, s.handleResultGet},
+		{"DELETE", "/results/{result_id}", admin, s.handleResultDelete},
+		{"POST", "/results/{result_id}:claim", user, s.handleResultClaim},
+		{"PUT", "/results/{result_id}/tags", user, s.handleResultTags},
+		{"GET", "/results/{result_id}/claims", user, s.handleResultClaims},
+		{"GET", "/results/{result_id}/uploader", admin, s.handleResultUploader},
 
 		// Sites (API.md §5.2).
 		{"GET", "/sites", public, s.handleSiteList},
@@ -67,6 +82,8 @@ func (s *server) routeTable() []route {
 		{"GET", "/users/self", token, s.handleUserSelf},
 		{"POST", "/users/self:update", user, s.handleUserUpdate},
 		{"GET", "/users/self:try_admin", admin, s.handleUserTryAdmin},
+		{"GET", "/users/self/results", user, s.handleUserResults},
+		{"GET", "/users/self/claims", user, s.handleUserClaims},
 	}
 }
 
