@@ -3,34 +3,14 @@ package tests
 import (
 	"encoding/json"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
+
+	"github.com/eosc-perf/api/src/samples"
 )
 
 // sampleSchema is the c-ray benchmark's JSON Schema (draft 2020-12).
-func sampleSchema(t testing.TB) json.RawMessage {
-	t.Helper()
-	b, err := os.ReadFile(sharedData(t, "sample-results/template.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-// sharedData finds a file of ../shared/data from the repository (CI puts
-// shared/ beside the clone).
-func sharedData(t testing.TB, rel string) string {
-	t.Helper()
-	for _, base := range []string{"../../shared/data", "../shared/data", "../../../shared/data"} {
-		p := base + "/" + rel
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	t.Fatalf("shared/data/%s not found next to the repository", rel)
-	return ""
-}
+func sampleSchema(testing.TB) json.RawMessage { return samples.Template() }
 
 // benchmarkBody is a valid CreateBenchmark body.
 func benchmarkBody(image, tag string) map[string]any {

@@ -3,6 +3,7 @@ package tests
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net"
 	"net/http"
@@ -296,6 +297,21 @@ func TestDevCommand(t *testing.T) {
 	}
 	if got := do("GET", "/users/self:try_admin", userTok[1], ""); got != 403 {
 		t.Errorf("user token try_admin = %d, want 403", got)
+	}
+	// The sample data: the approved c-ray benchmark, its sites and results.
+	totals := map[string]float64{"/benchmarks?docker_image=thechristophe/openbench-c-ray": 1, "/sites": 6,
+		"/results": 25 * 13, "/results?filters=machine.cpu.count%20%3E%3D%2016": 3 * 13}
+	for path, want := range totals {
+		resp, err := http.Get(api[1] + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var page struct{ Total float64 }
+		json.NewDecoder(resp.Body).Decode(&page)
+		resp.Body.Close()
+		if page.Total != want {
+			t.Errorf("dev seed: GET %s total = %v, want %v", path, page.Total, want)
+		}
 	}
 	cancel() // Ctrl-C
 	select {

@@ -4,12 +4,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/eosc-perf/api/src/samples"
 )
 
 // world is an approved c-ray benchmark (schema template.json), a lenient
@@ -54,23 +54,12 @@ func upload(t testing.TB, s *service, token, bench, flavor, exec string, body an
 	return s.post(t, "/results?"+q.Encode(), token, body)
 }
 
-// sampleResults reads the c-ray sample results.
+// sampleResults returns the c-ray sample results by name.
 func sampleResults(t testing.TB) map[string]json.RawMessage {
 	t.Helper()
-	dir := filepath.Dir(sharedData(t, "sample-results/template.json"))
 	out := map[string]json.RawMessage{}
-	for _, pattern := range []string{dir + "/result-*.json", dir + "/c-ray/*.json"} {
-		files, _ := filepath.Glob(pattern)
-		for _, f := range files {
-			b, err := os.ReadFile(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			out[strings.TrimSuffix(filepath.Base(f), ".json")] = b
-		}
-	}
-	if len(out) != 25 {
-		t.Fatalf("found %d sample results, want 25", len(out))
+	for _, r := range samples.Results() {
+		out[r.Name] = r.JSON
 	}
 	return out
 }

@@ -99,11 +99,12 @@ func runDev(ctx context.Context, args []string, lookup LookupEnv, stdout, stderr
 		seed: func(ctx context.Context, st *store.Store) error {
 			for _, du := range users {
 				err := st.CreateUser(ctx, perf.User{Sub: du.Sub, Iss: op.Issuer(), Email: du.Email, RegistrationDatetime: perf.Now()})
-				if err != nil && perf.KindOf(err) != perf.Conflict {
+				if err != nil {
 					return err
 				}
 			}
-			return seedSamples(ctx, st, op.Issuer())
+			log.Info().Msg("loading the sample catalog and results")
+			return seedSamples(ctx, st, perf.Uploader{UploaderSub: "dev-admin", UploaderIss: op.Issuer()})
 		},
 		onListen: func(a net.Addr) { printBanner(stdout, a, op.Issuer(), tokens[0], tokens[1]) },
 	}

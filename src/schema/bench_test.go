@@ -1,7 +1,6 @@
 package schema
 
 import (
-	"path/filepath"
 	"testing"
 )
 
@@ -9,7 +8,7 @@ import (
 // against the compiled template (the per-upload cost on a cache hit).
 func BenchmarkValidateSample(b *testing.B) {
 	s := template(b)
-	doc := readFile(b, filepath.Join(samples, "c-ray", "ifca-lcg2-16.json"))
+	doc := sampleFile(b, "ifca-lcg2-16")
 	b.ReportAllocs()
 	for b.Loop() {
 		if err := s.Validate(doc); err != nil {
@@ -20,7 +19,7 @@ func BenchmarkValidateSample(b *testing.B) {
 
 // BenchmarkCompileTemplate measures a cache miss.
 func BenchmarkCompileTemplate(b *testing.B) {
-	raw := readFile(b, filepath.Join(samples, "template.json"))
+	raw := sampleFile(b, "template")
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := Compile(raw); err != nil {

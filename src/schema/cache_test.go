@@ -3,7 +3,6 @@ package schema
 import (
 	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"sync"
 	"testing"
 
@@ -116,8 +115,8 @@ func TestCacheDoesNotKeepSchemasThatFailToCompile(t *testing.T) {
 
 func TestCacheConcurrentGetValidateAndDrop(t *testing.T) {
 	c := NewCache(3)
-	tmpl := readFile(t, filepath.Join(samples, "template.json"))
-	doc := readFile(t, filepath.Join(samples, "result-8.json"))
+	tmpl := sampleFile(t, "template")
+	doc := sampleFile(t, "result-8")
 	ids := make([]uuid.UUID, 5) // more ids than the cache holds: evictions race too
 	for i := range ids {
 		ids[i] = uuid.New()

@@ -3,7 +3,6 @@ package schema
 import (
 	"encoding/json"
 	"errors"
-	"path/filepath"
 	"reflect"
 	"testing"
 
@@ -32,7 +31,7 @@ func TestCheckBenchmarkSchemaAccepts(t *testing.T) {
 		})
 	}
 	t.Run("c-ray template (draft 2020-12) is accepted", func(t *testing.T) {
-		if err := CheckBenchmarkSchema(readFile(t, filepath.Join(samples, "template.json"))); err != nil {
+		if err := CheckBenchmarkSchema(sampleFile(t, "template")); err != nil {
 			t.Fatal(err)
 		}
 	})

@@ -3,47 +3,42 @@ package schema
 import (
 	"encoding/json"
 	"errors"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/eosc-perf/api/src/perf"
+	"github.com/eosc-perf/api/src/samples"
 )
 
-// samples is where the c-ray template and results are kept for the tests.
-const samples = "testdata/sample-results"
-
-// readFile returns a test data file.
-func readFile(t testing.TB, path string) json.RawMessage {
+// sampleResults returns the 25 c-ray result documents.
+func sampleResults(t testing.TB) []samples.Result {
 	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
+	rs := samples.Results()
+	if len(rs) != 25 {
+		t.Fatalf("found %d sample results, want 25", len(rs))
 	}
-	return b
+	return rs
 }
 
-// sampleResults returns the paths of the 25 c-ray result documents.
-func sampleResults(t testing.TB) []string {
+// sampleFile returns the sample result named name ("ifca-lcg2-16",
+// "result-8") or, for "template", the c-ray schema.
+func sampleFile(t testing.TB, name string) json.RawMessage {
 	t.Helper()
-	var paths []string
-	for _, pattern := range []string{"result-*.json", "c-ray/*.json"} {
-		m, err := filepath.Glob(filepath.Join(samples, pattern))
-		if err != nil {
-			t.Fatal(err)
+	if name == "template" {
+		return samples.Template()
+	}
+	for _, r := range samples.Results() {
+		if r.Name == name {
+			return r.JSON
 		}
-		paths = append(paths, m...)
 	}
-	if len(paths) != 25 {
-		t.Fatalf("found %d sample results, want 25", len(paths))
-	}
-	return paths
+	t.Fatalf("no sample %q", name)
+	return nil
 }
 
 // template compiles the c-ray benchmark schema.
 func template(t testing.TB) *Schema {
 	t.Helper()
-	s, err := Compile(readFile(t, filepath.Join(samples, "template.json")))
+	s, err := Compile(sampleFile(t, "template"))
 	if err != nil {
 		t.Fatalf("compile template.json: %v", err)
 	}

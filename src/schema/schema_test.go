@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"sync/atomic"
 	"testing"
 
@@ -16,16 +15,16 @@ import (
 
 func TestTemplateAcceptsEverySampleResult(t *testing.T) {
 	s := template(t)
-	for _, p := range sampleResults(t) {
-		if err := s.Validate(readFile(t, p)); err != nil {
-			t.Errorf("%s: %v", p, err)
+	for _, r := range sampleResults(t) {
+		if err := s.Validate(r.JSON); err != nil {
+			t.Errorf("%s: %v", r.Name, err)
 		}
 	}
 }
 
 func TestTemplateRejectsMutatedResults(t *testing.T) {
 	s := template(t)
-	base := readFile(t, filepath.Join(samples, "result-4.json"))
+	base := sampleFile(t, "result-4")
 	cpu := func(doc map[string]any) map[string]any {
 		return doc["machine"].(map[string]any)["cpu"].(map[string]any)
 	}
