@@ -24,11 +24,6 @@ var benchmarkSort = map[string]string{
 const benchmarkColumns = `id, upload_datetime, docker_image, docker_tag, url, json_schema, description,
 	COALESCE(status, 'on_review') AS status, uploader_sub, uploader_iss`
 
-type benchmarkRow struct {
-	perf.Benchmark
-	Total int `db:"total"`
-}
-
 // catalogWhere renders the filter shared by benchmarks, sites and flavors.
 // Exact-match columns come from the handlers' fixed lists.
 func catalogWhere(w *where, f perf.CatalogFilter, searched ...string) {
@@ -44,21 +39,11 @@ func catalogWhere(w *where, f perf.CatalogFilter, searched ...string) {
 func (s *Store) ListBenchmarks(ctx context.Context, f perf.CatalogFilter, sort []perf.SortKey, p perf.Page) (perf.List[perf.Benchmark], error) {
 	var w where
 	catalogWhere(&w, f, "docker_image", "docker_tag", "description")
-	order, err := orderBy(sort, benchmarkSort, "id")
-	if err != nil {
-		return perf.List[perf.Benchmark]{}, err
-	}
-	var rows []benchmarkRow
-	q := `SELECT ` + benchmarkColumns + `, count(*) OVER () AS total FROM benchmark` + w.sql() + order + w.limit(p)
-	if err := s.db.SelectContext(ctx, &rows, q, w.args...); err != nil {
-		return perf.List[perf.Benchmark]{}, mapError(err, "list benchmarks")
-	}
-	l := perf.List[perf.Benchmark]{Page: p, Items: make([]perf.Benchmark, len(rows))}
-	for i, r := range rows {
-		l.Items[i], l.Total = r.Benchmark, r.Total
-	}
-	return l, nil
+	return list(ctx, s.db, benchmarkList, &w, sort, p, same[perf.Benchmark])
 }
+
+var benchmarkList = listQuery{count: `SELECT count(*) FROM benchmark`, page: `SELECT ` + benchmarkColumns + ` FROM benchmark`,
+	sort: benchmarkSort, tiebreak: []string{"id"}}
 
 // GetBenchmark returns a benchmark by id, whatever its status.
 func (s *Store) GetBenchmark(ctx context.Context, id uuid.UUID) (perf.Benchmark, error) {

@@ -35,7 +35,6 @@ type claimRow struct {
 	ResultID     *uuid.UUID  `db:"result_id"`
 	Status       perf.Status `db:"status"`
 	perf.User
-	Total int `db:"total"`
 }
 
 func (r claimRow) claim() perf.Claim {
@@ -57,21 +56,10 @@ func (s *Store) ListClaims(ctx context.Context, f perf.ClaimFilter, sort []perf.
 	if f.Claimant != nil {
 		w.add("c.uploader_sub = %s AND c.uploader_iss = %s", f.Claimant.UploaderSub, f.Claimant.UploaderIss)
 	}
-	order, err := orderBy(sort, claimSort, "c.id")
-	if err != nil {
-		return perf.List[perf.Claim]{}, err
-	}
-	var rows []claimRow
-	q := `SELECT ` + claimColumns + `, count(*) OVER () AS total` + claimFrom + w.sql() + order + w.limit(p)
-	if err := s.db.SelectContext(ctx, &rows, q, w.args...); err != nil {
-		return perf.List[perf.Claim]{}, mapError(err, "list claims")
-	}
-	l := perf.List[perf.Claim]{Page: p, Items: make([]perf.Claim, len(rows))}
-	for i, r := range rows {
-		l.Items[i], l.Total = r.claim(), r.Total
-	}
-	return l, nil
+	return list(ctx, s.db, claimList, &w, sort, p, claimRow.claim)
 }
+
+var claimList = listQuery{count: `SELECT count(*) FROM claim c`, page: claimSelect, sort: claimSort, tiebreak: []string{"c.id"}}
 
 // GetClaim returns a claim by id.
 func (s *Store) GetClaim(ctx context.Context, id uuid.UUID) (perf.Claim, error) {
@@ -127,7 +115,7 @@ func lockClaim(ctx context.Context, tx *sqlx.Tx, id uuid.UUID) (claimRow, *uuid.
 		claimRow
 		Submit *uuid.UUID `db:"submit"`
 	}
-	err := tx.GetContext(ctx, &row, `SELECT `+claimColumns+`, c._submit_report_id AS submit, 0 AS total`+claimFrom+
+	err := tx.GetContext(ctx, &row, `SELECT `+claimColumns+`, c._submit_report_id AS submit`+claimFrom+
 		` WHERE c.id = $1 FOR UPDATE OF c`, id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return row.claimRow, nil, claimNotFound(id)

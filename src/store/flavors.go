@@ -18,11 +18,6 @@ var flavorSort = map[string]string{
 
 const flavorColumns = `id, upload_datetime, name, description, site_id, COALESCE(status, 'on_review') AS status, uploader_sub, uploader_iss`
 
-type flavorRow struct {
-	perf.Flavor
-	Total int `db:"total"`
-}
-
 // ListFlavors returns one page of a site's flavors that match f; an
 // unknown site is 404 (its status does not matter).
 func (s *Store) ListFlavors(ctx context.Context, siteID uuid.UUID, f perf.CatalogFilter, sort []perf.SortKey, p perf.Page) (perf.List[perf.Flavor], error) {
@@ -32,21 +27,11 @@ func (s *Store) ListFlavors(ctx context.Context, siteID uuid.UUID, f perf.Catalo
 	var w where
 	w.add("site_id = %s", siteID)
 	catalogWhere(&w, f, "name", "description")
-	order, err := orderBy(sort, flavorSort, "id")
-	if err != nil {
-		return perf.List[perf.Flavor]{}, err
-	}
-	var rows []flavorRow
-	q := `SELECT ` + flavorColumns + `, count(*) OVER () AS total FROM flavor` + w.sql() + order + w.limit(p)
-	if err := s.db.SelectContext(ctx, &rows, q, w.args...); err != nil {
-		return perf.List[perf.Flavor]{}, mapError(err, "list flavors")
-	}
-	l := perf.List[perf.Flavor]{Page: p, Items: make([]perf.Flavor, len(rows))}
-	for i, r := range rows {
-		l.Items[i], l.Total = r.Flavor, r.Total
-	}
-	return l, nil
+	return list(ctx, s.db, flavorList, &w, sort, p, same[perf.Flavor])
 }
+
+var flavorList = listQuery{count: `SELECT count(*) FROM flavor`, page: `SELECT ` + flavorColumns + ` FROM flavor`,
+	sort: flavorSort, tiebreak: []string{"id"}}
 
 // GetFlavor returns a flavor by id, whatever its status.
 func (s *Store) GetFlavor(ctx context.Context, id uuid.UUID) (perf.Flavor, error) {

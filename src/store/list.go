@@ -1,11 +1,13 @@
 package store
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"strings"
 
 	"github.com/eosc-perf/api/src/perf"
+	"github.com/jmoiron/sqlx"
 )
 
 // where builds a WHERE clause with positional parameters. Values only ever
@@ -76,27 +78,48 @@ func (w *where) sql() string {
 	return " WHERE " + strings.Join(w.conds, " AND ")
 }
 
-// orderBy renders sort keys through a resource's whitelist of SQL
-// expressions, then the tiebreak columns for stable paging (API.md §13.2
-// item 27). A name missing from the whitelist is a programming error: the
-// API layer validated it against perf.SortFields.
-func orderBy(keys []perf.SortKey, columns map[string]string, tiebreak ...string) (string, error) {
-	parts := make([]string, 0, len(keys)+len(tiebreak))
-	for _, k := range keys {
-		expr, ok := columns[k.Field]
-		if !ok {
-			return "", fmt.Errorf("store: no sort column for %q", k.Field)
-		}
-		if k.Desc {
-			expr += " DESC"
-		}
-		parts = append(parts, expr)
-	}
-	parts = append(parts, tiebreak...)
-	return " ORDER BY " + strings.Join(parts, ", "), nil
-}
-
 // limit renders LIMIT/OFFSET for a page.
 func (w *where) limit(p perf.Page) string {
 	return " LIMIT " + w.arg(p.PerPage) + " OFFSET " + w.arg(p.Offset())
 }
+
+// listQuery describes a list endpoint's SQL: the count of the matching
+// rows and the page query (which may join more tables), sharing one WHERE
+// clause built on the count query's table alias.
+type listQuery struct {
+	count    string            // "SELECT count(*) FROM t"
+	page     string            // "SELECT ... FROM t [JOIN ...]"
+	sort     map[string]string // sortable name -> SQL
+	tiebreak []string          // last sort keys, for stable pages
+}
+
+// list reads one page: the exact total first (a count over the filtered
+// rows only, no joins, no sorting), then, unless the page lies past the
+// end, the page's rows scanned as R and converted with conv.
+func list[R, T any](ctx context.Context, db sqlx.QueryerContext, q listQuery, w *where, sort []perf.SortKey, p perf.Page, conv func(R) T) (perf.List[T], error) {
+	l := perf.List[T]{Page: p}
+	// The count takes the filter's parameters only: sort keys on JSON paths
+	// add parameters of their own, and PostgreSQL refuses unused ones.
+	if err := sqlx.GetContext(ctx, db, &l.Total, q.count+w.sql(), w.args...); err != nil {
+		return l, mapError(err, "count")
+	}
+	if l.Total <= p.Offset() {
+		return l, nil
+	}
+	order, err := orderBy(w, sort, q.sort, q.tiebreak...)
+	if err != nil {
+		return l, err
+	}
+	var rows []R
+	if err := sqlx.SelectContext(ctx, db, &rows, q.page+w.sql()+order+w.limit(p), w.args...); err != nil {
+		return l, mapError(err, "list")
+	}
+	l.Items = make([]T, len(rows))
+	for i, r := range rows {
+		l.Items[i] = conv(r)
+	}
+	return l, nil
+}
+
+// same is the conversion of list for rows that are already the item type.
+func same[T any](t T) T { return t }

@@ -111,34 +111,12 @@ func resultWhere(f perf.ResultFilter) *where {
 	return &w
 }
 
-// ListResults returns one page of the results that match f. The total is
-// counted by its own query on the result table alone (no joins, no
-// sorting), then the page is read with its joins.
+// ListResults returns one page of the results that match f.
 func (s *Store) ListResults(ctx context.Context, f perf.ResultFilter, sort []perf.SortKey, p perf.Page) (perf.List[perf.Result], error) {
-	l := perf.List[perf.Result]{Page: p}
-	cw := resultWhere(f)
-	if err := s.db.GetContext(ctx, &l.Total, `SELECT count(*) FROM result r`+cw.sql(), cw.args...); err != nil {
-		return l, mapError(err, "count results")
-	}
-	if l.Total <= p.Offset() {
-		return l, nil
-	}
-	w := resultWhere(f)
-	order, err := resultOrderBy(w, sort, resultSort, "r.id")
-	if err != nil {
-		return l, err
-	}
-	var rows []resultRow
-	q := resultSelect + w.sql() + order + w.limit(p)
-	if err := s.db.SelectContext(ctx, &rows, q, w.args...); err != nil {
-		return l, mapError(err, "list results")
-	}
-	l.Items = make([]perf.Result, len(rows))
-	for i, r := range rows {
-		l.Items[i] = r.result()
-	}
-	return l, nil
+	return list(ctx, s.db, resultList, resultWhere(f), sort, p, resultRow.result)
 }
+
+var resultList = listQuery{count: `SELECT count(*) FROM result r`, page: resultSelect, sort: resultSort, tiebreak: []string{"r.id"}}
 
 // GetResult returns a result by id, also when it is hidden.
 func (s *Store) GetResult(ctx context.Context, id uuid.UUID) (perf.Result, error) {

@@ -330,9 +330,12 @@ func (w *where) jsonOrder(path []string, desc bool) string {
 	return expr
 }
 
-// resultOrderBy is orderBy for results: json.<path> keys (Field "json"
-// with a JSONPath) go through jsonOrder, every other key through columns.
-func resultOrderBy(w *where, keys []perf.SortKey, columns map[string]string, tiebreak ...string) (string, error) {
+// orderBy renders sort keys through a resource's whitelist of SQL
+// expressions (the API layer validated the names against perf.SortFields),
+// then the tiebreak columns for stable paging (API.md §13.2 item 27).
+// json.<path> keys of results (Field "json" with a JSONPath) go through
+// jsonOrder.
+func orderBy(w *where, keys []perf.SortKey, columns map[string]string, tiebreak ...string) (string, error) {
 	parts := make([]string, 0, len(keys)+len(tiebreak))
 	for _, k := range keys {
 		if k.Field == "json" && len(k.JSONPath) > 0 {

@@ -52,7 +52,7 @@ func FuzzJSONFilterSQL(f *testing.F) {
 		}
 		var w where
 		jsonFilterSQL(&w, flt)
-		order, err := resultOrderBy(&w, []perf.SortKey{{Field: "json", JSONPath: flt.Path, Desc: desc}}, nil, "r.id")
+		order, err := orderBy(&w, []perf.SortKey{{Field: "json", JSONPath: flt.Path, Desc: desc}}, nil, "r.id")
 		if err != nil {
 			t.Fatal(err)
 		}

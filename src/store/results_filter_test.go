@@ -323,7 +323,7 @@ func TestJSONOrderSortsByJSONBOrdering(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var w where
-			order, err := resultOrderBy(&w, tc.keys, map[string]string{"name": "n.name"}, "n.name")
+			order, err := orderBy(&w, tc.keys, map[string]string{"name": "n.name"}, "n.name")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -340,10 +340,10 @@ func TestJSONOrderSortsByJSONBOrdering(t *testing.T) {
 
 func TestResultOrderByRefusesUnknownColumns(t *testing.T) {
 	var w where
-	if _, err := resultOrderBy(&w, []perf.SortKey{{Field: "nope"}}, map[string]string{"id": "r.id"}); err == nil {
+	if _, err := orderBy(&w, []perf.SortKey{{Field: "nope"}}, map[string]string{"id": "r.id"}); err == nil {
 		t.Fatal("unknown sort field accepted")
 	}
-	if got, err := resultOrderBy(&w, nil, nil); got != "" || err != nil {
+	if got, err := orderBy(&w, nil, nil); got != "" || err != nil {
 		t.Fatalf("no keys: got %q, %v", got, err)
 	}
 }

@@ -18,30 +18,15 @@ var siteSort = map[string]string{
 
 const siteColumns = `id, upload_datetime, name, address, description, COALESCE(status, 'on_review') AS status, uploader_sub, uploader_iss`
 
-type siteRow struct {
-	perf.Site
-	Total int `db:"total"`
-}
-
 // ListSites returns one page of the sites that match f.
 func (s *Store) ListSites(ctx context.Context, f perf.CatalogFilter, sort []perf.SortKey, p perf.Page) (perf.List[perf.Site], error) {
 	var w where
 	catalogWhere(&w, f, "name", "address", "description")
-	order, err := orderBy(sort, siteSort, "id")
-	if err != nil {
-		return perf.List[perf.Site]{}, err
-	}
-	var rows []siteRow
-	q := `SELECT ` + siteColumns + `, count(*) OVER () AS total FROM site` + w.sql() + order + w.limit(p)
-	if err := s.db.SelectContext(ctx, &rows, q, w.args...); err != nil {
-		return perf.List[perf.Site]{}, mapError(err, "list sites")
-	}
-	l := perf.List[perf.Site]{Page: p, Items: make([]perf.Site, len(rows))}
-	for i, r := range rows {
-		l.Items[i], l.Total = r.Site, r.Total
-	}
-	return l, nil
+	return list(ctx, s.db, siteList, &w, sort, p, same[perf.Site])
 }
+
+var siteList = listQuery{count: `SELECT count(*) FROM site`, page: `SELECT ` + siteColumns + ` FROM site`,
+	sort: siteSort, tiebreak: []string{"id"}}
 
 // GetSite returns a site by id, whatever its status.
 func (s *Store) GetSite(ctx context.Context, id uuid.UUID) (perf.Site, error) {

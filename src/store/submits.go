@@ -30,7 +30,6 @@ type submitRow struct {
 	Iss            *string    `db:"iss"`
 	Email          *string    `db:"email"`
 	Registered     *time.Time `db:"registration_datetime"`
-	Total          int        `db:"total"`
 }
 
 // ListSubmits returns one page of the pending review requests.
@@ -38,23 +37,18 @@ func (s *Store) ListSubmits(ctx context.Context, f perf.SubmitFilter, sort []per
 	var w where
 	eq(&w, "s.resource_type", f.ResourceType)
 	w.dates("s.upload_datetime", f.Dates)
-	order, err := orderBy(sort, submitSort, "s.id")
-	if err != nil {
-		return perf.List[perf.Submit]{}, err
+	return list(ctx, s.db, submitList, &w, sort, p, submitRow.submit)
+}
+
+var submitList = listQuery{count: `SELECT count(*) FROM submit s`,
+	page: `SELECT s.id, s.resource_type, s.upload_datetime, COALESCE(b.id, si.id, f.id, c.id) AS resource_id,
+		u.sub, u.iss, u.email, u.registration_datetime` + submitsFrom,
+	sort: submitSort, tiebreak: []string{"s.id"}}
+
+func (r submitRow) submit() perf.Submit {
+	it := perf.Submit{ID: r.ID, ResourceType: r.ResourceType, UploadDatetime: r.UploadDatetime, ResourceID: r.ResourceID}
+	if r.Sub != nil {
+		it.Uploader = &perf.User{Sub: *r.Sub, Iss: *r.Iss, Email: *r.Email, RegistrationDatetime: *r.Registered}
 	}
-	var rows []submitRow
-	q := `SELECT s.id, s.resource_type, s.upload_datetime, COALESCE(b.id, si.id, f.id, c.id) AS resource_id,
-		u.sub, u.iss, u.email, u.registration_datetime, count(*) OVER () AS total` + submitsFrom + w.sql() + order + w.limit(p)
-	if err := s.db.SelectContext(ctx, &rows, q, w.args...); err != nil {
-		return perf.List[perf.Submit]{}, mapError(err, "list submits")
-	}
-	l := perf.List[perf.Submit]{Page: p, Items: make([]perf.Submit, len(rows))}
-	for i, r := range rows {
-		it := perf.Submit{ID: r.ID, ResourceType: r.ResourceType, UploadDatetime: r.UploadDatetime, ResourceID: r.ResourceID}
-		if r.Sub != nil {
-			it.Uploader = &perf.User{Sub: *r.Sub, Iss: *r.Iss, Email: *r.Email, RegistrationDatetime: *r.Registered}
-		}
-		l.Items[i], l.Total = it, r.Total
-	}
-	return l, nil
+	return it
 }

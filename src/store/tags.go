@@ -12,32 +12,16 @@ import (
 // tagSort maps the sortable names of tags to SQL.
 var tagSort = map[string]string{"id": "id", "name": "name", "description": "description"}
 
-// tagRow is a tag with the window count of its list query.
-type tagRow struct {
-	perf.Tag
-	Total int `db:"total"`
-}
-
 // ListTags returns one page of the tags that match f.
 func (s *Store) ListTags(ctx context.Context, f perf.TagFilter, sort []perf.SortKey, p perf.Page) (perf.List[perf.Tag], error) {
 	var w where
 	eq(&w, "name", f.Name)
 	w.terms(f.Terms, "name", "description")
-	order, err := orderBy(sort, tagSort, "id")
-	if err != nil {
-		return perf.List[perf.Tag]{}, err
-	}
-	q := `SELECT id, name, description, count(*) OVER () AS total FROM tag` + w.sql() + order + w.limit(p)
-	var rows []tagRow
-	if err := s.db.SelectContext(ctx, &rows, q, w.args...); err != nil {
-		return perf.List[perf.Tag]{}, mapError(err, "list tags")
-	}
-	l := perf.List[perf.Tag]{Page: p, Items: make([]perf.Tag, len(rows))}
-	for i, r := range rows {
-		l.Items[i], l.Total = r.Tag, r.Total
-	}
-	return l, nil
+	return list(ctx, s.db, tagList, &w, sort, p, same[perf.Tag])
 }
+
+var tagList = listQuery{count: `SELECT count(*) FROM tag`, page: `SELECT id, name, description FROM tag`,
+	sort: tagSort, tiebreak: []string{"id"}}
 
 // GetTag returns a tag by id.
 func (s *Store) GetTag(ctx context.Context, id uuid.UUID) (perf.Tag, error) {

@@ -14,11 +14,6 @@ var userSort = map[string]string{
 	"sub": "sub", "iss": "iss", "email": "email", "registration_datetime": "registration_datetime",
 }
 
-type userRow struct {
-	perf.User
-	Total int `db:"total"`
-}
-
 // UserRegistered reports whether (sub, iss) is a registered user. It runs
 // on every authenticated request (one primary-key lookup).
 func (s *Store) UserRegistered(ctx context.Context, sub, iss string) (bool, error) {
@@ -70,22 +65,11 @@ func userWhere(f perf.UserFilter) *where {
 
 // ListUsers returns one page of the users that match f.
 func (s *Store) ListUsers(ctx context.Context, f perf.UserFilter, sort []perf.SortKey, p perf.Page) (perf.List[perf.User], error) {
-	w := userWhere(f)
-	order, err := orderBy(sort, userSort, "iss", "sub")
-	if err != nil {
-		return perf.List[perf.User]{}, err
-	}
-	q := `SELECT sub, iss, email, registration_datetime, count(*) OVER () AS total FROM "user"` + w.sql() + order + w.limit(p)
-	var rows []userRow
-	if err := s.db.SelectContext(ctx, &rows, q, w.args...); err != nil {
-		return perf.List[perf.User]{}, mapError(err, "list users")
-	}
-	l := perf.List[perf.User]{Page: p, Items: make([]perf.User, len(rows))}
-	for i, r := range rows {
-		l.Items[i], l.Total = r.User, r.Total
-	}
-	return l, nil
+	return list(ctx, s.db, userList, userWhere(f), sort, p, same[perf.User])
 }
+
+var userList = listQuery{count: `SELECT count(*) FROM "user"`,
+	page: `SELECT sub, iss, email, registration_datetime FROM "user"`, sort: userSort, tiebreak: []string{"iss", "sub"}}
 
 // RemoveUsers deletes every user matching f and everything they uploaded,
 // with the cascades of API.md §6.3, in one transaction. The caller makes
