@@ -8,7 +8,6 @@ import (
 
 	"github.com/eosc-perf/api/src/perf"
 	"github.com/google/uuid"
-	"github.com/jmoiron/sqlx"
 )
 
 // benchmarkSort maps the sortable names of benchmarks to SQL. json_schema
@@ -59,37 +58,19 @@ func (s *Store) GetBenchmark(ctx context.Context, id uuid.UUID) (perf.Benchmark,
 // returns the uploader's e-mail. Image and tag must be unique, whatever
 // the status of the existing one.
 func (s *Store) CreateBenchmark(ctx context.Context, b perf.Benchmark) (perf.Reviewed, error) {
-	var out perf.Reviewed
-	err := s.WithTx(ctx, func(tx *sqlx.Tx) error {
-		submit, err := insertSubmit(ctx, tx, "benchmark", b.UploadDatetime)
-		if err != nil {
-			return err
-		}
-		err = tx.GetContext(ctx, &out.UploaderEmail, `INSERT INTO benchmark AS t
-			(id, uploader_sub, uploader_iss, upload_datetime, status, docker_image, docker_tag, json_schema, description, _submit_report_id, url)
-			VALUES ($1, $2, $3, $4, 'on_review', $5, $6, $7, $8, $9, $10) RETURNING `+uploaderEmailSQL,
-			b.ID, b.UploaderSub, b.UploaderIss, b.UploadDatetime, b.DockerImage, b.DockerTag, string(b.JSONSchema), b.Description, submit, b.URL)
-		if uniqueViolation(err) {
-			return perf.Errorf(perf.Conflict, "Benchmark %s already submitted/exists", b.Name())
-		}
-		return mapError(err, "create benchmark")
-	})
-	return out, err
+	return s.createReviewed(ctx, "benchmark", b.UploadDatetime, nil,
+		perf.Errorf(perf.Conflict, "Benchmark %s already submitted/exists", b.Name()), `INSERT INTO benchmark AS t
+		(id, uploader_sub, uploader_iss, upload_datetime, status, docker_image, docker_tag, json_schema, description, url, _submit_report_id)
+		VALUES ($1, $2, $3, $4, 'on_review', $5, $6, $7, $8, $9, $10)`,
+		b.ID, b.UploaderSub, b.UploaderIss, b.UploadDatetime, b.DockerImage, b.DockerTag, string(b.JSONSchema), b.Description, b.URL)
 }
 
 // UpdateBenchmark overwrites the given fields of a benchmark; an omitted
 // description is kept. Status, uploader and upload time do not change.
 func (s *Store) UpdateBenchmark(ctx context.Context, id uuid.UUID, image, tag, url string, schema json.RawMessage, description *string) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE benchmark SET docker_image = $2, docker_tag = $3, url = $4,
-		json_schema = $5, description = COALESCE($6, description) WHERE id = $1`,
-		id, image, tag, url, string(schema), description)
-	if uniqueViolation(err) {
-		return perf.Errorf(perf.Conflict, "Changes conflict submitted/existing benchmark")
-	}
-	if err != nil {
-		return mapError(err, "update benchmark")
-	}
-	return mustAffect(res, benchmarkNotFound(id))
+	return s.update(ctx, perf.Errorf(perf.Conflict, "Changes conflict submitted/existing benchmark"), benchmarkNotFound(id),
+		`UPDATE benchmark SET docker_image = $2, docker_tag = $3, url = $4, json_schema = $5, description = COALESCE($6, description)
+		WHERE id = $1`, id, image, tag, url, string(schema), description)
 }
 
 // DeleteBenchmark hard-deletes a benchmark with its submit and every

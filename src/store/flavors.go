@@ -56,43 +56,25 @@ func (s *Store) GetFlavorSite(ctx context.Context, flavorID uuid.UUID) (perf.Sit
 // CreateFlavor stores a new flavor on review for an existing site (of any
 // status) with its submit. Names are unique within a site.
 func (s *Store) CreateFlavor(ctx context.Context, fl perf.Flavor) (perf.Reviewed, error) {
-	var out perf.Reviewed
-	err := s.WithTx(ctx, func(tx *sqlx.Tx) error {
+	siteExists := func(tx *sqlx.Tx) error {
 		var one int
 		err := tx.GetContext(ctx, &one, `SELECT 1 FROM site WHERE id = $1 FOR SHARE`, fl.SiteID)
 		if errors.Is(err, sql.ErrNoRows) {
 			return recordNotFound(fl.SiteID)
 		}
-		if err != nil {
-			return mapError(err, "lock site")
-		}
-		submit, err := insertSubmit(ctx, tx, "flavor", fl.UploadDatetime)
-		if err != nil {
-			return err
-		}
-		err = tx.GetContext(ctx, &out.UploaderEmail, `INSERT INTO flavor AS t
-			(id, uploader_sub, uploader_iss, upload_datetime, status, name, description, site_id, _submit_report_id)
-			VALUES ($1, $2, $3, $4, 'on_review', $5, $6, $7, $8) RETURNING `+uploaderEmailSQL,
-			fl.ID, fl.UploaderSub, fl.UploaderIss, fl.UploadDatetime, fl.Name, fl.Description, fl.SiteID, submit)
-		if uniqueViolation(err) {
-			return perf.Errorf(perf.Conflict, "Flavor %s already submitted/exists", fl.Name)
-		}
-		return mapError(err, "create flavor")
-	})
-	return out, err
+		return mapError(err, "lock site")
+	}
+	return s.createReviewed(ctx, "flavor", fl.UploadDatetime, siteExists,
+		perf.Errorf(perf.Conflict, "Flavor %s already submitted/exists", fl.Name), `INSERT INTO flavor AS t
+		(id, uploader_sub, uploader_iss, upload_datetime, status, name, description, site_id, _submit_report_id)
+		VALUES ($1, $2, $3, $4, 'on_review', $5, $6, $7, $8)`,
+		fl.ID, fl.UploaderSub, fl.UploaderIss, fl.UploadDatetime, fl.Name, fl.Description, fl.SiteID)
 }
 
 // UpdateFlavor overwrites a flavor's name and, when given, its description.
 func (s *Store) UpdateFlavor(ctx context.Context, id uuid.UUID, name string, description *string) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE flavor SET name = $2, description = COALESCE($3, description) WHERE id = $1`,
-		id, name, description)
-	if uniqueViolation(err) {
-		return perf.Errorf(perf.Conflict, "Changes conflict submitted/existing flavor")
-	}
-	if err != nil {
-		return mapError(err, "update flavor")
-	}
-	return mustAffect(res, recordNotFound(id))
+	return s.update(ctx, perf.Errorf(perf.Conflict, "Changes conflict submitted/existing flavor"), recordNotFound(id),
+		`UPDATE flavor SET name = $2, description = COALESCE($3, description) WHERE id = $1`, id, name, description)
 }
 
 // DeleteFlavor hard-deletes a flavor with its submit and every result that

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/eosc-perf/api/src/perf"
 	"github.com/google/uuid"
@@ -124,3 +125,43 @@ func (s *Store) remove(ctx context.Context, t reviewed, id uuid.UUID) error {
 
 // pqIdent quotes a table name written in this package.
 func pqIdent(name string) string { return `"` + name + `"` }
+
+// createReviewed inserts a new resource awaiting review together with its
+// submit, in one transaction, and returns the uploader's e-mail. insert is
+// an INSERT ... AS t ... RETURNING uploaderEmailSQL whose last parameter is
+// the submit id; a unique violation becomes conflict. before, if set, runs
+// first in the transaction (a check of what the resource belongs to).
+func (s *Store) createReviewed(ctx context.Context, resourceType string, at time.Time, before func(tx *sqlx.Tx) error,
+	conflict error, insert string, args ...any) (perf.Reviewed, error) {
+	var out perf.Reviewed
+	err := s.WithTx(ctx, func(tx *sqlx.Tx) error {
+		if before != nil {
+			if err := before(tx); err != nil {
+				return err
+			}
+		}
+		submit, err := insertSubmit(ctx, tx, resourceType, at)
+		if err != nil {
+			return err
+		}
+		err = tx.GetContext(ctx, &out.UploaderEmail, insert+` RETURNING `+uploaderEmailSQL, append(args, submit)...)
+		if uniqueViolation(err) {
+			return conflict
+		}
+		return mapError(err, "create "+resourceType)
+	})
+	return out, err
+}
+
+// update runs an UPDATE of one row by id ($1): no row is notFound, a
+// unique violation is conflict.
+func (s *Store) update(ctx context.Context, conflict, notFound error, q string, args ...any) error {
+	res, err := s.db.ExecContext(ctx, q, args...)
+	if uniqueViolation(err) {
+		return conflict
+	}
+	if err != nil {
+		return mapError(err, "update")
+	}
+	return mustAffect(res, notFound)
+}

@@ -7,7 +7,6 @@ import (
 
 	"github.com/eosc-perf/api/src/perf"
 	"github.com/google/uuid"
-	"github.com/jmoiron/sqlx"
 )
 
 // siteSort maps the sortable names of sites to SQL.
@@ -41,36 +40,19 @@ func (s *Store) GetSite(ctx context.Context, id uuid.UUID) (perf.Site, error) {
 // CreateSite stores a new site on review with its submit. Site names are
 // unique, whatever the status.
 func (s *Store) CreateSite(ctx context.Context, site perf.Site) (perf.Reviewed, error) {
-	var out perf.Reviewed
-	err := s.WithTx(ctx, func(tx *sqlx.Tx) error {
-		submit, err := insertSubmit(ctx, tx, "site", site.UploadDatetime)
-		if err != nil {
-			return err
-		}
-		err = tx.GetContext(ctx, &out.UploaderEmail, `INSERT INTO site AS t
-			(id, uploader_sub, uploader_iss, upload_datetime, status, name, address, description, _submit_report_id)
-			VALUES ($1, $2, $3, $4, 'on_review', $5, $6, $7, $8) RETURNING `+uploaderEmailSQL,
-			site.ID, site.UploaderSub, site.UploaderIss, site.UploadDatetime, site.Name, site.Address, site.Description, submit)
-		if uniqueViolation(err) {
-			return perf.Errorf(perf.Conflict, "Site %s already submitted/exists", site.Name)
-		}
-		return mapError(err, "create site")
-	})
-	return out, err
+	return s.createReviewed(ctx, "site", site.UploadDatetime, nil,
+		perf.Errorf(perf.Conflict, "Site %s already submitted/exists", site.Name), `INSERT INTO site AS t
+		(id, uploader_sub, uploader_iss, upload_datetime, status, name, address, description, _submit_report_id)
+		VALUES ($1, $2, $3, $4, 'on_review', $5, $6, $7, $8)`,
+		site.ID, site.UploaderSub, site.UploaderIss, site.UploadDatetime, site.Name, site.Address, site.Description)
 }
 
 // UpdateSite overwrites a site's name and address and, when given, its
 // description.
 func (s *Store) UpdateSite(ctx context.Context, id uuid.UUID, name, address string, description *string) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE site SET name = $2, address = $3, description = COALESCE($4, description) WHERE id = $1`,
+	return s.update(ctx, perf.Errorf(perf.Conflict, "Changes conflict submitted/existing site"), recordNotFound(id),
+		`UPDATE site SET name = $2, address = $3, description = COALESCE($4, description) WHERE id = $1`,
 		id, name, address, description)
-	if uniqueViolation(err) {
-		return perf.Errorf(perf.Conflict, "Changes conflict submitted/existing site")
-	}
-	if err != nil {
-		return mapError(err, "update site")
-	}
-	return mustAffect(res, recordNotFound(id))
 }
 
 // DeleteSite hard-deletes a site with its submit, all its flavors and all

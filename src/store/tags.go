@@ -44,15 +44,8 @@ func (s *Store) CreateTag(ctx context.Context, t perf.Tag) error {
 
 // UpdateTag overwrites a tag's name and, when given, its description.
 func (s *Store) UpdateTag(ctx context.Context, id uuid.UUID, name string, description *string) error {
-	res, err := s.db.ExecContext(ctx,
+	return s.update(ctx, perf.Errorf(perf.Conflict, "Changes conflict submitted/existing tag"), recordNotFound(id),
 		`UPDATE tag SET name = $2, description = COALESCE($3, description) WHERE id = $1`, id, name, description)
-	if uniqueViolation(err) {
-		return perf.Errorf(perf.Conflict, "Changes conflict submitted/existing tag")
-	}
-	if err != nil {
-		return mapError(err, "update tag")
-	}
-	return mustAffect(res, recordNotFound(id))
 }
 
 // DeleteTag deletes a tag; its links to results go with it (ON DELETE
