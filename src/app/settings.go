@@ -19,17 +19,6 @@ import (
 	"time"
 
 	"github.com/joho/godotenv"
-
-	// Kept here until each module is imported by the package that uses it.
-	_ "github.com/coreos/go-oidc/v3/oidc"
-	_ "github.com/emersion/go-smtp"
-	_ "github.com/getkin/kin-openapi/openapi3"
-	_ "github.com/go-jose/go-jose/v4"
-	_ "github.com/gorilla/mux"
-	_ "github.com/pressly/goose/v3"
-	_ "github.com/prometheus/client_golang/prometheus"
-	_ "github.com/rs/zerolog"
-	_ "github.com/santhosh-tekuri/jsonschema/v6"
 )
 
 // LookupEnv is how the program reads its environment (os.LookupEnv in main,
