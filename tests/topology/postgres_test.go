@@ -6,14 +6,12 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
-	"sort"
-	"strconv"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/eosc-perf/api/src/pgtest"
 	_ "github.com/lib/pq" // the superuser connection over the Unix socket
 )
 
@@ -177,57 +175,27 @@ func (db *database) superuser() *sql.DB {
 	return c
 }
 
-// postgresBinaries finds the directory holding initdb and postgres: the one
-// of initdb on PATH, else the newest /usr/lib/postgresql/*/bin (Debian).
+// postgresBinaries finds the directory holding initdb and postgres, as
+// src/pgtest does.
 func postgresBinaries(t *testing.T) string {
 	t.Helper()
-	var dirs []string
-	if p, err := exec.LookPath("initdb"); err == nil {
-		if real, err := filepath.EvalSymlinks(p); err == nil {
-			p = real
-		}
-		dirs = append(dirs, filepath.Dir(p))
-	}
-	debian, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
-	sort.Slice(debian, func(i, j int) bool { return majorOf(debian[i]) > majorOf(debian[j]) })
-	for _, d := range append(dirs, debian...) {
-		if executable(filepath.Join(d, "initdb")) && executable(filepath.Join(d, "postgres")) {
-			return d
-		}
-	}
-	t.Fatalf("PostgreSQL server programs (initdb, postgres) not found on PATH nor in /usr/lib/postgresql/*/bin")
-	return ""
-}
-
-func majorOf(binDir string) float64 {
-	v, err := strconv.ParseFloat(filepath.Base(filepath.Dir(binDir)), 64)
+	dir, err := pgtest.BinDir()
 	if err != nil {
-		return -1
+		t.Fatal(err)
 	}
-	return v
+	return dir
 }
 
-func executable(p string) bool {
-	fi, err := os.Stat(p)
-	return err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0
-}
-
-// serverAccount is the unprivileged account PostgreSQL runs as: Debian's
-// postgres, or the pgtest account src/pgtest creates when there is none.
+// serverAccount is the unprivileged account PostgreSQL runs as, chosen (or
+// created) as src/pgtest does.
 func serverAccount(t *testing.T) (uid, gid uint32) {
 	t.Helper()
-	for _, name := range []string{"postgres", "pgtest"} {
-		u, err := user.Lookup(name)
-		if err != nil {
-			continue
-		}
-		id, err1 := strconv.ParseUint(u.Uid, 10, 32)
-		group, err2 := strconv.ParseUint(u.Gid, 10, 32)
-		if err1 == nil && err2 == nil && id != 0 {
-			return uint32(id), uint32(group)
-		}
+	cred, err := pgtest.ServerCredential(context.Background())
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatal("no unprivileged account to run PostgreSQL as: create one named postgres " +
-		"(Debian's postgresql packages do) or pgtest")
-	return 0, 0
+	if cred == nil {
+		t.Fatal("the topology test runs as root, so PostgreSQL needs an unprivileged account")
+	}
+	return cred.Uid, cred.Gid
 }
