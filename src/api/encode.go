@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/eosc-perf/api/src/perf"
 	"github.com/google/uuid"
@@ -41,8 +42,8 @@ func noContent(w http.ResponseWriter) { w.WriteHeader(http.StatusNoContent) }
 // (application/json with any parameters, or application/*+json).
 func isJSON(contentType string) bool {
 	mt, _, err := mime.ParseMediaType(contentType)
-	if err != nil {
-		return false
+	if err != nil && !errors.Is(err, mime.ErrInvalidMediaParameter) {
+		return false // a malformed parameter still leaves the media type
 	}
 	return mt == "application/json" || (strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json"))
 }
@@ -65,7 +66,7 @@ func readBody(r *http.Request) (json.RawMessage, error) {
 	if len(bytes.TrimSpace(raw)) == 0 {
 		return nil, nil
 	}
-	if !json.Valid(raw) {
+	if !json.Valid(raw) || !utf8.Valid(raw) {
 		return nil, &perf.Error{Kind: perf.BadRequest, Errors: map[string]any{"json": []string{"Invalid JSON body."}}}
 	}
 	return raw, nil
@@ -160,6 +161,9 @@ func checkKind(kind fieldKind, v json.RawMessage) any {
 		var s string
 		if json.Unmarshal(v, &s) != nil {
 			return []string{"Not a valid string."}
+		}
+		if strings.IndexByte(s, 0) >= 0 {
+			return []string{"Not a valid string: it contains a NUL character."}
 		}
 	case kindObject:
 		var m map[string]json.RawMessage

@@ -35,7 +35,7 @@ func parseExecTime(s string) (t time.Time, zoned, ok bool) {
 		}
 		usec, _ = strconv.Atoi(frac)
 	}
-	if month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || sec > 59 {
+	if year < 1 || month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || sec > 59 {
 		return time.Time{}, false, false
 	}
 	offset := 0
@@ -62,5 +62,8 @@ func parseExecTime(s string) (t time.Time, zoned, ok bool) {
 	if t.Day() != day { // 31 February and the like
 		return time.Time{}, false, false
 	}
-	return t.UTC(), m[8] != "", true
+	if t = t.UTC(); t.Year() < 1 { // Python's datetime has no year 0
+		return time.Time{}, false, false
+	}
+	return t, m[8] != "", true
 }

@@ -3,6 +3,7 @@ package api
 import (
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -36,15 +37,47 @@ func newQuery(r *http.Request, allowed ...string) *query {
 	for _, a := range allowed {
 		ok[a] = true
 	}
-	for name, vs := range r.URL.Query() {
-		name = strings.ReplaceAll(name, "[]", "")
+	for _, kv := range parseRawQuery(r.URL.RawQuery) {
+		name := strings.ReplaceAll(kv[0], "[]", "")
 		if !ok[name] {
 			q.errs[name] = []string{"Unknown field."}
 			continue
 		}
-		q.values[name] = append(q.values[name], vs...)
+		v := kv[1]
+		if name != "filters" { // the filter parser gives its own answers
+			if strings.IndexByte(v, 0) >= 0 {
+				q.errs[name] = []string{"Not a valid string."}
+				continue
+			}
+			v = strings.ToValidUTF8(v, "\uFFFD")
+		}
+		q.values[name] = append(q.values[name], v)
 	}
 	return q
+}
+
+// parseRawQuery splits a query string the way upstream's server did: on
+// "&" only (a ";" is an ordinary character, where Go's parser drops the
+// pair), "+" is a space, and a malformed percent escape is kept as text.
+// Invalid UTF-8 is replaced by U+FFFD (newQuery) and NUL is refused, since
+// PostgreSQL cannot take either as text.
+func parseRawQuery(raw string) [][2]string {
+	var out [][2]string
+	for _, part := range strings.Split(raw, "&") {
+		if part == "" {
+			continue
+		}
+		k, v, _ := strings.Cut(part, "=")
+		out = append(out, [2]string{unescapeQuery(k), unescapeQuery(v)})
+	}
+	return out
+}
+
+func unescapeQuery(s string) string {
+	if u, err := url.QueryUnescape(s); err == nil {
+		return u
+	}
+	return strings.ReplaceAll(s, "+", " ")
 }
 
 // err returns the collected validation error, or nil.
@@ -77,11 +110,22 @@ func (q *query) integer(name string, def, lo, hi int) int {
 	if s == nil {
 		return def
 	}
-	n, err := strconv.Atoi(strings.TrimSpace(*s))
+	text := strings.TrimSpace(*s)
+	n, err := strconv.Atoi(text)
 	if err != nil {
-		q.errs[name] = []string{"Not a valid integer."}
-		return def
+		if !integerText.MatchString(text) {
+			q.errs[name] = []string{"Not a valid integer."}
+			return def
+		}
+		// A valid integer beyond int range, as Python accepts: the
+		// largest or smallest page number we handle does the same job.
+		n = maxPageNumber
+		if text[0] == '-' {
+			n = -maxPageNumber
+		}
 	}
+	// Page numbers so large that the offset would overflow are past any end.
+	n = max(min(n, maxPageNumber), -maxPageNumber)
 	switch {
 	case hi > 0 && (n < lo || n > hi):
 		q.errs[name] = []string{"Must be greater than or equal to " + itoa(lo) + " and less than or equal to " + itoa(hi) + "."}
@@ -90,6 +134,13 @@ func (q *query) integer(name string, def, lo, hi int) int {
 	}
 	return n
 }
+
+// integerText is an integer as Python's int() reads it.
+var integerText = regexp.MustCompile(`^[+-]?[0-9]+$`)
+
+// maxPageNumber bounds page numbers: beyond every page a table can have,
+// small enough that the offset cannot overflow.
+const maxPageNumber = 1 << 40
 
 // page reads page and per_page (API.md §3.4).
 func (q *query) page() perf.Page {

@@ -13,9 +13,11 @@ import (
 var resultListParams = []string{"page", "per_page", "upload_before", "upload_after", "execution_before", "execution_after",
 	"benchmark_id", "site_id", "flavor_id", "tags_ids", "filters", "sort_by"}
 
-// resultFilter reads the GET /results parameters. Malformed filters are
-// reported after the other query errors, in their own body (API.md §3.8).
-func resultFilter(q *query) (perf.ResultFilter, error) {
+// resultFilter reads the GET /results parameters and the page. Malformed
+// filters are reported after the other query errors, in their own body
+// (API.md §3.8).
+func resultFilter(q *query) (perf.ResultFilter, perf.Page, error) {
+	p := q.page()
 	f := perf.ResultFilter{
 		Uploaded:    q.uploadDates(),
 		Executed:    perf.DateRange{Before: q.date("execution_before"), After: q.date("execution_after")},
@@ -25,16 +27,15 @@ func resultFilter(q *query) (perf.ResultFilter, error) {
 		TagIDs:      q.uuidList("tags_ids"),
 	}
 	if err := q.err(); err != nil {
-		return f, err
+		return f, p, err
 	}
 	var err error
 	f.Filters, err = perf.ParseFilters(q.list("filters"))
-	return f, err
+	return f, p, err
 }
 
 // listResults answers a results page.
-func (s *server) listResults(w http.ResponseWriter, r *http.Request, q *query, f perf.ResultFilter, defSort string) error {
-	p := q.page()
+func (s *server) listResults(w http.ResponseWriter, r *http.Request, q *query, f perf.ResultFilter, p perf.Page, defSort string) error {
 	if err := q.err(); err != nil {
 		return err
 	}
@@ -52,18 +53,18 @@ func (s *server) listResults(w http.ResponseWriter, r *http.Request, q *query, f
 // handleResultList handles GET /results: visible results only.
 func (s *server) handleResultList(w http.ResponseWriter, r *http.Request) error {
 	q := newQuery(r, resultListParams...)
-	f, err := resultFilter(q)
+	f, p, err := resultFilter(q)
 	if err != nil {
 		return err
 	}
-	return s.listResults(w, r, q, f, "+execution_datetime")
+	return s.listResults(w, r, q, f, p, "+execution_datetime")
 }
 
 // handleResultSearch handles GET /results:search.
 func (s *server) handleResultSearch(w http.ResponseWriter, r *http.Request) error {
 	q := newQuery(r, "page", "per_page", "upload_before", "upload_after", "terms", "sort_by")
 	f := perf.ResultFilter{Uploaded: q.uploadDates(), Terms: q.terms()}
-	return s.listResults(w, r, q, f, "")
+	return s.listResults(w, r, q, f, q.page(), "")
 }
 
 // handleUserResults handles GET /users/self/results: the caller's uploads,
@@ -71,14 +72,14 @@ func (s *server) handleResultSearch(w http.ResponseWriter, r *http.Request) erro
 // ignored most of them, API.md §13.1 item 3).
 func (s *server) handleUserResults(w http.ResponseWriter, r *http.Request) error {
 	q := newQuery(r, resultListParams...)
-	f, err := resultFilter(q)
+	f, p, err := resultFilter(q)
 	if err != nil {
 		return err
 	}
 	c := callerOf(r)
 	f.Uploader = &perf.Uploader{UploaderSub: c.Sub, UploaderIss: c.Iss}
 	f.IncludeDeleted = true
-	return s.listResults(w, r, q, f, "+execution_datetime")
+	return s.listResults(w, r, q, f, p, "+execution_datetime")
 }
 
 // handleResultGet handles GET /results/{result_id}, hidden results too.

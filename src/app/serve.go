@@ -101,7 +101,7 @@ func serve(ctx context.Context, s Settings, log zerolog.Logger, hooks *serveHook
 		if err != nil {
 			return fmt.Errorf("REGISTRY_CA_FILE: %w", err)
 		}
-		images = registry.New(registry.Options{HTTPClient: client})
+		images = registry.New(registry.Options{HTTPClient: client, AllowPrivate: s.RegistryPrivateAddresses == "allow"})
 	}
 
 	var metrics *api.Metrics

@@ -48,14 +48,16 @@ type Settings struct {
 	BackendRoute    string // BACKEND_ROUTE
 	BcryptLogRounds int    // BCRYPT_LOG_ROUNDS (read, unused)
 
-	ListenAddr          string        // LISTEN_ADDR
-	MetricsAddr         string        // METRICS_ADDR ("" = no metrics listener)
-	LogLevel            string        // LOG_LEVEL
-	CORSOrigins         []string      // CORS_ORIGINS ("" = no CORS headers)
-	BenchmarkImageCheck string        // BENCHMARK_IMAGE_CHECK: "registry" or "off"
-	RegistryCAFile      string        // REGISTRY_CA_FILE: extra PEM CAs for calls to container registries
-	ShutdownTimeout     time.Duration // SHUTDOWN_TIMEOUT
-	MaxBodyBytes        int64         // MAX_BODY_BYTES: request body limit
+	ListenAddr          string   // LISTEN_ADDR
+	MetricsAddr         string   // METRICS_ADDR ("" = no metrics listener)
+	LogLevel            string   // LOG_LEVEL
+	CORSOrigins         []string // CORS_ORIGINS ("" = no CORS headers)
+	BenchmarkImageCheck string   // BENCHMARK_IMAGE_CHECK: "registry" or "off"
+	RegistryCAFile      string   // REGISTRY_CA_FILE: extra PEM CAs for calls to container registries
+	// REGISTRY_PRIVATE_ADDRESSES: "deny" or "allow" non-public registry addresses
+	RegistryPrivateAddresses string
+	ShutdownTimeout          time.Duration // SHUTDOWN_TIMEOUT
+	MaxBodyBytes             int64         // MAX_BODY_BYTES: request body limit
 }
 
 // Development reports whether FLASK_ENV is development.

@@ -157,7 +157,7 @@ func (f *fakeRegistry) client() *http.Client {
 
 // checker returns a Checker that reaches only the fake.
 func (f *fakeRegistry) checker(timeout time.Duration) *Checker {
-	return New(Options{HTTPClient: f.client(), Timeout: timeout})
+	return New(Options{HTTPClient: f.client(), Timeout: timeout, AllowPrivate: true})
 }
 
 // selfSigned returns a certificate for names and 127.0.0.1 that is its own

@@ -22,6 +22,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"syscall"
 	"time"
@@ -75,6 +76,12 @@ type Options struct {
 	// DockerHubRegistry is the host[:port] asked for Docker Hub images
 	// (empty: registry-1.docker.io).
 	DockerHubRegistry string
+	// AllowPrivate lets the checker connect to loopback, private,
+	// link-local and other non-public addresses. Off by default: image
+	// names come from users, and without the guard any registered user
+	// could make the server probe the hosts and ports of its own network.
+	// When off, the transport's DialContext is replaced by a guarded one.
+	AllowPrivate bool
 }
 
 // Checker asks registries for manifests. Safe for concurrent use.
@@ -94,6 +101,17 @@ func New(opt Options) *Checker {
 		client = *opt.HTTPClient
 	} else {
 		client.Transport = http.DefaultTransport.(*http.Transport).Clone()
+	}
+	if !opt.AllowPrivate {
+		tr, ok := client.Transport.(*http.Transport)
+		if !ok || tr == nil {
+			tr = http.DefaultTransport.(*http.Transport).Clone()
+		} else {
+			tr = tr.Clone()
+		}
+		d := &net.Dialer{Timeout: 10 * time.Second, Control: refusePrivate}
+		tr.DialContext = d.DialContext
+		client.Transport = tr
 	}
 	client.CheckRedirect = func(req *http.Request, via []*http.Request) error {
 		if len(via) >= maxRedirects {
@@ -262,4 +280,45 @@ func shorten(s string) string {
 		cut--
 	}
 	return s[:cut] + "..."
+}
+
+// errPrivateAddress is the reason given for a registry on a non-public
+// address.
+var errPrivateAddress = &reasonError{"Error: registry address not allowed"}
+
+// refusePrivate is the dialer's Control hook: it runs after name
+// resolution, on the address actually dialled, so a public name that
+// resolves to a private address is refused too.
+func refusePrivate(_, address string, _ syscall.RawConn) error {
+	host, _, err := net.SplitHostPort(address)
+	if err != nil {
+		return errPrivateAddress
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil || !publicAddr(ip.Unmap()) {
+		return errPrivateAddress
+	}
+	return nil
+}
+
+// nonPublic are ranges IsGlobalUnicast accepts that are not the public
+// Internet: RFC 6598 carrier-grade NAT space, the RFC 2544 benchmarking
+// range and the IETF protocol assignments.
+var nonPublic = []netip.Prefix{
+	netip.MustParsePrefix("100.64.0.0/10"),
+	netip.MustParsePrefix("198.18.0.0/15"),
+	netip.MustParsePrefix("192.0.0.0/24"),
+}
+
+// publicAddr reports whether ip is an ordinary public unicast address.
+func publicAddr(ip netip.Addr) bool {
+	if !ip.IsGlobalUnicast() || ip.IsPrivate() {
+		return false // loopback, link-local, multicast, unspecified, RFC 1918, ULA
+	}
+	for _, p := range nonPublic {
+		if p.Contains(ip) {
+			return false
+		}
+	}
+	return true
 }

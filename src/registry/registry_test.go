@@ -138,7 +138,7 @@ func TestRegistrySelection(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFakeRegistry(t)
 			f.status = http.StatusOK
-			c := New(Options{HTTPClient: f.client(), Timeout: 5 * time.Second, DockerHubRegistry: tt.hub})
+			c := New(Options{HTTPClient: f.client(), Timeout: 5 * time.Second, DockerHubRegistry: tt.hub, AllowPrivate: true})
 			if err := c.Check(context.Background(), tt.image, "v1"); err != nil {
 				t.Fatal(err)
 			}
@@ -188,7 +188,7 @@ func TestClosedPortIsAClearBoundedFailure(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	_ = ln.Close()
-	c := New(Options{HTTPClient: &http.Client{Transport: &http.Transport{}}, Timeout: 3 * time.Second})
+	c := New(Options{HTTPClient: &http.Client{Transport: &http.Transport{}}, Timeout: 3 * time.Second, AllowPrivate: true})
 	start := time.Now()
 	err = c.Check(context.Background(), addr+"/x/y", "latest")
 	wantReason(t, err, "Error: connection refused by "+addr)
@@ -213,7 +213,7 @@ func TestUntrustedCertificateIsRefused(t *testing.T) {
 	f.status = http.StatusOK
 	client := f.client()
 	client.Transport.(*http.Transport).TLSClientConfig.RootCAs = nil // system roots only
-	err := New(Options{HTTPClient: client, Timeout: 5 * time.Second}).Check(context.Background(), "ghcr.io/org/img", "v1")
+	err := New(Options{HTTPClient: client, Timeout: 5 * time.Second, AllowPrivate: true}).Check(context.Background(), "ghcr.io/org/img", "v1")
 	wantReason(t, err, "Error: TLS certificate of ghcr.io is not trusted")
 }
 
@@ -240,5 +240,40 @@ func TestNewAppliesDefaults(t *testing.T) {
 	New(Options{HTTPClient: given})
 	if given.CheckRedirect != nil {
 		t.Fatal("New changed the caller's client")
+	}
+}
+
+// TestNonPublicAddressesAreRefused: by default the checker connects to no
+// loopback, private or link-local address, so users cannot make the server
+// probe its own network; the refusal says nothing about what is there.
+func TestNonPublicAddressesAreRefused(t *testing.T) {
+	f := newFakeRegistry(t)
+	f.status = http.StatusOK
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := ln.Addr().String()
+	ln.Close()
+	// The fake's own address and other non-public ones; no name that needs
+	// DNS (the guard runs after resolution, so localhost is enough to show
+	// that names are covered too).
+	c := New(Options{HTTPClient: f.client(), Timeout: 3 * time.Second})
+	for _, image := range []string{f.srv.Listener.Addr().String() + "/org/img", closed + "/x/y", "localhost:5000/x", "10.1.2.3:5000/x"} {
+		err := c.Check(context.Background(), image, "v1")
+		wantReason(t, err, "Error: registry address not allowed")
+	}
+	if log := f.log(); len(log) != 0 {
+		t.Fatalf("the registry on loopback got requests: %v", log)
+	}
+	for _, tc := range []struct {
+		addr   string
+		public bool
+	}{{"8.8.8.8", true}, {"2001:4860::8888", true}, {"127.0.0.1", false}, {"10.0.0.1", false}, {"172.16.0.1", false},
+		{"192.168.1.1", false}, {"169.254.169.254", false}, {"100.64.0.1", false}, {"198.18.1.2", false}, {"::1", false},
+		{"fd00::1", false}, {"fe80::1", false}, {"0.0.0.0", false}, {"224.0.0.1", false}} {
+		if got := refusePrivate("tcp", net.JoinHostPort(tc.addr, "443"), nil) == nil; got != tc.public {
+			t.Errorf("%s allowed = %v, want %v", tc.addr, got, tc.public)
+		}
 	}
 }

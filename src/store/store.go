@@ -134,6 +134,13 @@ func mapError(err error, op string) error {
 	}
 	var pqe *pq.Error
 	if errors.As(err, &pqe) {
+		switch pqe.Code {
+		case "22P05", "22021": // untranslatable character, character not in repertoire
+			return &perf.Error{Kind: perf.Invalid, Err: err,
+				Msg: "Unsupported character: text and JSON documents cannot contain \\u0000"}
+		case "22003": // numeric value out of range
+			return &perf.Error{Kind: perf.Invalid, Err: err, Msg: "Number out of range"}
+		}
 		return perf.Wrap(err, "store: %s", op)
 	}
 	if errors.Is(err, sql.ErrNoRows) {
