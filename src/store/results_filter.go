@@ -24,20 +24,27 @@ import (
 // test (jsonb_typeof, a regular expression) guarantees it succeeds, on
 // PostgreSQL 15 (no pg_input_is_valid) as on later versions.
 //
-// Cost, measured with EXPLAIN ANALYZE on 100,000 results built from
-// shared/data/sample-results (migrated schema, PostgreSQL 15.18, 2 cores
-// shared with other work, warm cache; 1.7 kB compressed documents), for
-// SELECT count(*) FROM result r WHERE NOT r.deleted AND <filter>:
+// Cost, measured with EXPLAIN ANALYZE and \timing on 100,000 results built
+// from shared/data/sample-results by tests/load (migrated schema,
+// PostgreSQL 15.18, 2 cores, warm cache, one backend without parallel
+// workers), for SELECT count(*) FROM result r WHERE NOT r.deleted AND
+// <filter>:
 //
-//   - no filter: 18 ms. Any number or bool filter is a sequential scan,
-//     85–100 ms (machine.cpu.count >= 8: 98 ms, result.score < 100: 87 ms,
-//     seq == 4242 with one match: 91 ms; two number filters: 121 ms). The
-//     work is in walking the path: each r.json #> decompresses the document
-//     again, and a number filter walks it twice (type test, cast). Folding
-//     the walks into one with a sub-select (SELECT … FROM (SELECT r.json #>
-//     $1 AS v OFFSET 0) j) was slower (145 ms against 110 ms): the per-row
-//     SubPlan costs more than the second walk. A number filter on a field
-//     holding strings costs ~30 ms more (the regular expression).
+//   - no filter: an index-only scan of result_visible_refs_idx, 4.4 ms
+//     (migration 00002). Any number or bool filter is a sequential scan of
+//     the table: 55 ms for the scan alone (207 MB, more than the default
+//     128 MB of shared_buffers), machine.cpu.count >= 8 106 ms, two number
+//     filters 127 ms. A number filter walks the path twice (type test,
+//     cast); a single unguarded walk and cast costs 30-50 ms of its 50-70.
+//     Folding the walks into one with a sub-select (SELECT … FROM (SELECT
+//     r.json #> $1 AS v OFFSET 0) j) was slower (145 ms against 110 ms):
+//     the per-row SubPlan costs more than the second walk. A number filter
+//     on a field holding strings costs ~30 ms more (the regular expression).
+//   - documents compressed by TOAST cost ~3 µs more per walk, as every #>
+//     decompresses again: with the default toast_tuple_target the 17 % of
+//     these documents above ~2 kB were compressed, and the two counts above
+//     took 181-205 and 285 ms. Migration 00002 keeps documents up to a page
+//     inline and uncompressed.
 //   - string ==: Bitmap Index Scan on result_json_idx (the containment
 //     pre-filter) then the exact condition as a filter: other == two (1 %
 //     of rows) 1.6 ms instead of ~90 ms; machine.cpu.vendor_id_raw ==
@@ -45,14 +52,10 @@ import (
 //     planner cannot tell (containment selectivity is a fixed guess) and
 //     always takes the index; bounded loss against a large gain, so kept.
 //
-// For the page (ORDER BY r.execution_datetime, r.id LIMIT 100) the planner
-// walks result_visible_execution_datetime_idx and filters: about 1 ms when
-// matches are dense, but 235 ms for seq == 4242 (one match: the whole index
-// in heap order), because a filter expression gets the default 0.5 %
-// selectivity estimate. A json.<path> sort key sorts every match (top-N
-// heapsort); two number filters and -json.result.score took 180 ms with two
-// parallel workers. No index can serve order comparisons or arbitrary sort
-// paths; the GIN index (jsonb_path_ops) serves @> and jsonpath only.
+// How a page with JSON filters or json.<path> sort keys is read (ids
+// first, count and page in one pass) is in resultPage (results.go). No
+// index can serve order comparisons or arbitrary sort paths; the GIN index
+// (jsonb_path_ops) serves @> and jsonpath only.
 
 // numericText matches the strings PostgreSQL's numeric input accepts and
 // that are numbers (NaN is left out: it never compares, see numberSQL).
@@ -320,14 +323,20 @@ func arrayIndex(key string) bool {
 // and LIMIT on the same where, and do not reuse its arguments for a query
 // without this ORDER BY (PostgreSQL refuses unused parameters).
 func (w *where) jsonOrder(path []string, desc bool) string {
-	expr := "(NULL::jsonb)"
-	if representable(path...) {
-		expr = "r.json #> " + w.arg(pq.Array(path)) + "::text[]"
-	}
+	expr := w.jsonKey(path)
 	if desc {
 		expr += " DESC"
 	}
 	return expr
+}
+
+// jsonKey adds the parameter of a json.<path> sort key and returns the
+// key's expression (see jsonOrder).
+func (w *where) jsonKey(path []string) string {
+	if !representable(path...) {
+		return "(NULL::jsonb)"
+	}
+	return "r.json #> " + w.arg(pq.Array(path)) + "::text[]"
 }
 
 // orderBy renders sort keys through a resource's whitelist of SQL

@@ -1,0 +1,108 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"math/rand"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/lib/pq"
+)
+
+// dataset is what bulkLoad stored.
+type dataset struct {
+	IDs      []uuid.UUID // every loaded result, hidden ones too
+	Visible  int
+	TagLinks int
+}
+
+// Shape of the generated data.
+const (
+	executionSpan = 3 * 365 * 24 * time.Hour // execution times spread over three years
+	uploadLag     = 30 * 24 * time.Hour      // uploaded up to a month after running
+	tagChance     = 0.2                      // each tag, independently
+	deletedChance = 0.01                     // soft-deleted results
+)
+
+// bulkLoad inserts n results in one transaction with COPY (results, then
+// their tags), then runs VACUUM ANALYZE so that the planner has statistics
+// and the visibility map is set, as autovacuum would leave a table that
+// has settled.
+func bulkLoad(ctx context.Context, db *sql.DB, rng *rand.Rand, cat catalog, samples []sample, n int) (dataset, error) {
+	ds := dataset{IDs: make([]uuid.UUID, 0, n)}
+	now := time.Now().UTC().Truncate(time.Second)
+	type link struct{ result, tag uuid.UUID }
+	var links []link
+
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return ds, err
+	}
+	defer tx.Rollback()
+	stmt, err := tx.PrepareContext(ctx, pq.CopyIn("result", "id", "uploader_sub", "uploader_iss", "upload_datetime",
+		"json", "execution_datetime", "benchmark_id", "flavor_id", "site_id", "deleted"))
+	if err != nil {
+		return ds, err
+	}
+	for range n {
+		id, err := uuid.NewRandomFromReader(rng)
+		if err != nil {
+			return ds, err
+		}
+		f := cat.Flavors[rng.Intn(len(cat.Flavors))]
+		doc := vary(rng, pick(rng, samples, f.Site.Key, f.Flavor.Cores), f.Flavor.Cores)
+		exec := now.Add(-time.Duration(rng.Int63n(int64(executionSpan))))
+		upload := exec.Add(time.Duration(rng.Int63n(int64(uploadLag))))
+		if upload.After(now) {
+			upload = now
+		}
+		deleted := rng.Float64() < deletedChance
+		if _, err := stmt.ExecContext(ctx, id.String(), cat.UserSub, cat.UserIss, upload, string(doc), exec,
+			cat.BenchmarkID.String(), f.ID.String(), f.SiteID.String(), deleted); err != nil {
+			return ds, fmt.Errorf("copy results: %w", err)
+		}
+		ds.IDs = append(ds.IDs, id)
+		if !deleted {
+			ds.Visible++
+		}
+		for _, t := range cat.Tags {
+			if rng.Float64() < tagChance {
+				links = append(links, link{id, t})
+			}
+		}
+	}
+	if _, err := stmt.ExecContext(ctx); err != nil {
+		return ds, fmt.Errorf("copy results: %w", err)
+	}
+	if err := stmt.Close(); err != nil {
+		return ds, err
+	}
+
+	stmt, err = tx.PrepareContext(ctx, pq.CopyIn("result_tags", "result_id", "tag_id"))
+	if err != nil {
+		return ds, err
+	}
+	for _, l := range links {
+		if _, err := stmt.ExecContext(ctx, l.result.String(), l.tag.String()); err != nil {
+			return ds, fmt.Errorf("copy tags: %w", err)
+		}
+	}
+	if _, err := stmt.ExecContext(ctx); err != nil {
+		return ds, fmt.Errorf("copy tags: %w", err)
+	}
+	if err := stmt.Close(); err != nil {
+		return ds, err
+	}
+	if err := tx.Commit(); err != nil {
+		return ds, err
+	}
+	ds.TagLinks = len(links)
+	// VACUUM cannot run inside a transaction; the pool's connection runs
+	// it on its own.
+	if _, err := db.ExecContext(ctx, "VACUUM ANALYZE"); err != nil {
+		return ds, fmt.Errorf("vacuum analyze: %w", err)
+	}
+	return ds, nil
+}
