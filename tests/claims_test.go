@@ -103,6 +103,24 @@ func TestClaimLifecycle(t *testing.T) {
 	s.post(t, "/results/00000000-0000-4000-8000-000000000000:claim", c.User, map[string]any{"message": "x"}).want(t, 404)
 	s.post(t, "/results/"+res+":claim", c.User, map[string]any{}).want(t, 422)
 
+	// A result an administrator deleted stays hidden when a claim on it is
+	// rejected (the claim did not hide it), and nobody is told it is back.
+	res2 := upload(t, s, c.Owner, w.Lenient, w.FlavorA, past, map[string]any{"time": 2}).want(t, 201).JSON(t)["id"].(string)
+	s.del(t, "/results/"+res2, c.Admin).want(t, 204)
+	claim4 := s.post(t, "/results/"+res2+":claim", c.User, map[string]any{"message": "gone anyway"}).want(t, 201).JSON(t)["id"].(string)
+	s.post(t, "/reports/claims/"+claim4+":reject", c.Admin, nil).want(t, 204)
+	mb.wait(t, "Resource rejected: "+claim4)
+	for _, id := range resultIDs(t, s.get(t, "/results", "").want(t, 200)) {
+		if id == res2 {
+			t.Fatal("rejecting a claim restored a result an administrator had deleted")
+		}
+	}
+	for _, sub := range mb.subjects() {
+		if strings.Contains(sub, "Result restored: "+res2) {
+			t.Fatal("restore mail for a result that stays deleted")
+		}
+	}
+
 	// A hard delete of the result leaves the claim without resource_id.
 	s.del(t, "/benchmarks/"+w.Lenient, c.Admin).want(t, 204)
 	got := s.get(t, "/reports/claims/"+claim3, c.Admin).want(t, 200).JSON(t)

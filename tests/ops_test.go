@@ -78,7 +78,7 @@ func TestMigrateCommand(t *testing.T) {
 	if code, out, errOut = run(t, s.Env, "migrate", "down"); code != 0 {
 		t.Fatalf("down = %d\n%s\n%s", code, out, errOut)
 	}
-	if code, out, errOut = run(t, s.Env, "migrate", "up"); code != 0 || !strings.Contains(out, "00001") {
+	if code, out, errOut = run(t, s.Env, "migrate", "up"); code != 0 || !strings.Contains(out, "OK") {
 		t.Fatalf("up = %d\n%s\n%s", code, out, errOut)
 	}
 }

@@ -151,7 +151,8 @@ func (s *Store) ApproveClaim(ctx context.Context, id uuid.UUID) (perf.ClaimRevie
 
 // RejectClaim deletes a pending claim and its submit. When its result has
 // no other claim left (pending or approved), the result is visible again
-// (API.md §13.1 item 1: upstream meant to, but never did).
+// (API.md §13.1 item 1: upstream meant to, but never did) — unless an
+// administrator deleted it.
 func (s *Store) RejectClaim(ctx context.Context, id uuid.UUID) (perf.ClaimReviewed, error) {
 	var out perf.ClaimReviewed
 	err := s.WithTx(ctx, func(tx *sqlx.Tx) error {
@@ -173,9 +174,9 @@ func (s *Store) RejectClaim(ctx context.Context, id uuid.UUID) (perf.ClaimReview
 		err = tx.GetContext(ctx, &restored, `WITH other AS (
 				SELECT id FROM claim WHERE result_id = $1 ORDER BY upload_datetime DESC, id DESC LIMIT 1)
 			UPDATE result r SET _claim_report_id = (SELECT id FROM other),
-				deleted = CASE WHEN EXISTS (SELECT 1 FROM other) THEN r.deleted ELSE false END
+				deleted = CASE WHEN EXISTS (SELECT 1 FROM other) THEN r.deleted ELSE r.deleted_by_admin END
 			WHERE r.id = $1
-			RETURNING NOT EXISTS (SELECT 1 FROM other) AS restored,
+			RETURNING NOT EXISTS (SELECT 1 FROM other) AND NOT r.deleted_by_admin AS restored,
 				COALESCE((SELECT u.email FROM "user" u WHERE u.sub = r.uploader_sub AND u.iss = r.uploader_iss), '') AS email`, *row.ResultID)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil // the result is gone

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"io/fs"
 	"net/url"
 	"os"
 	"regexp"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/eosc-perf/api/migrations"
 	"github.com/eosc-perf/api/src/pgtest"
 	"github.com/eosc-perf/api/src/store"
 )
@@ -111,7 +113,7 @@ func TestMigrateUpDownUpOnEmptyDatabase(t *testing.T) {
 			t.Errorf("round %d: status after up:\n%s\nwant applied with its time", round, status)
 		}
 
-		out = migrate(t, db, store.MigrateDown)
+		out = downAll(t, db)
 		if !strings.Contains(out, "down") || !strings.Contains(out, "00001_initial.sql") {
 			t.Errorf("round %d: down printed %q, want the rolled back migration", round, out)
 		}
@@ -236,7 +238,7 @@ func TestMigrateKeepsExtensionInstalledByAdministrator(t *testing.T) {
 	}
 	db := freshPool(t, dsn)
 	migrate(t, db, store.MigrateUp)
-	migrate(t, db, store.MigrateDown)
+	downAll(t, db)
 	if n := count(t, db, `SELECT count(*) FROM pg_extension WHERE extname = 'pg_trgm'`); n != 1 {
 		t.Error("down dropped the administrator's pg_trgm, want it kept")
 	}
@@ -247,7 +249,8 @@ func TestMigrateKeepsExtensionInstalledByAdministrator(t *testing.T) {
 }
 
 // The schema must be upstream's, column for column, so that a database of
-// the Flask service can be adopted; claim.result_id is the one addition.
+// the Flask service can be adopted; claim.result_id and
+// result.deleted_by_admin are the additions.
 func TestSchemaHasUpstreamTablesAndColumns(t *testing.T) {
 	db := freshDB(t)
 	migrate(t, db, store.MigrateUp)
@@ -260,7 +263,7 @@ func TestSchemaHasUpstreamTablesAndColumns(t *testing.T) {
 		"claim":       "id,uploader_sub,uploader_iss,status,message,resource_type,upload_datetime,_submit_report_id,result_id",
 		"site":        "id,uploader_sub,uploader_iss,upload_datetime,status,name,address,description,_submit_report_id",
 		"flavor":      "id,uploader_sub,uploader_iss,upload_datetime,status,name,description,site_id,_submit_report_id",
-		"result":      "deleted,id,uploader_sub,uploader_iss,upload_datetime,json,execution_datetime,benchmark_id,flavor_id,site_id,_claim_report_id",
+		"result":      "deleted,id,uploader_sub,uploader_iss,upload_datetime,json,execution_datetime,benchmark_id,flavor_id,site_id,_claim_report_id,deleted_by_admin",
 		"result_tags": "result_id,tag_id",
 	}
 	for table, want := range columns {
@@ -372,4 +375,19 @@ func TestSchemaIndexesServeTheQueries(t *testing.T) {
 			}
 		})
 	}
+}
+
+// downAll rolls back every migration, one step at a time, and returns what
+// the steps printed.
+func downAll(t *testing.T, db *sql.DB) string {
+	t.Helper()
+	files, err := fs.Glob(migrations.FS, "*.sql")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("migrations: %v %v", files, err)
+	}
+	var out strings.Builder
+	for range files {
+		out.WriteString(migrate(t, db, store.MigrateDown))
+	}
+	return out.String()
 }

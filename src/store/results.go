@@ -395,10 +395,10 @@ func (s *Store) ResultUploader(ctx context.Context, id uuid.UUID) (perf.User, er
 	return u, mapError(err, "get result uploader")
 }
 
-// DeleteResult hides a result (soft delete); deleting a hidden one again
-// is fine.
+// DeleteResult hides a result (soft delete) for good: rejecting a claim
+// does not bring it back. Deleting a hidden one again is fine.
 func (s *Store) DeleteResult(ctx context.Context, id uuid.UUID) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE result SET deleted = true WHERE id = $1`, id)
+	res, err := s.db.ExecContext(ctx, `UPDATE result SET deleted = true, deleted_by_admin = true WHERE id = $1`, id)
 	if err != nil {
 		return mapError(err, "delete result")
 	}
