@@ -331,3 +331,53 @@ func TestResultFiltersSortingAndSearch(t *testing.T) {
 		}
 	})
 }
+
+// TestFilteredPagingAndJoinedSort covers the one-pass page query of
+// filtered and searched lists: totals, pages, the end, and sorting by the
+// names of joined rows.
+func TestFilteredPagingAndJoinedSort(t *testing.T) {
+	s := startService(t, nil)
+	c := s.newCallers(t)
+	w := newWorld(t, s, c)
+	for i := range 5 {
+		flavor := w.FlavorA
+		if i%2 == 1 {
+			flavor = w.FlavorB
+		}
+		upload(t, s, c.User, w.Lenient, flavor, past, map[string]any{"time": i}).want(t, 201)
+	}
+	type page struct {
+		Total, Pages int
+		Items        []struct {
+			Site struct{ Name string } `json:"site"`
+			JSON struct{ Time int }    `json:"json"`
+		} `json:"items"`
+	}
+	get := func(path string) page {
+		t.Helper()
+		var p page
+		if err := json.Unmarshal(s.get(t, path, "").want(t, 200).Body, &p); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	f := "filters=" + url.QueryEscape("time >= 1")
+	p := get("/results?" + f + "&per_page=2&sort_by=%2Bsite_name,-json.time")
+	if p.Total != 4 || p.Pages != 2 || len(p.Items) != 2 || p.Items[0].Site.Name != "CESNET-MCC" || p.Items[0].JSON.Time != 3 {
+		t.Fatalf("first page = %+v", p)
+	}
+	p = get("/results?" + f + "&per_page=2&page=2&sort_by=%2Bsite_name,-json.time")
+	if len(p.Items) != 2 || p.Items[0].Site.Name != "IFCA-LCG2" || p.Items[0].JSON.Time != 4 || p.Items[1].JSON.Time != 2 {
+		t.Fatalf("second page = %+v", p)
+	}
+	s.get(t, "/results?"+f+"&per_page=2&page=3", "").want(t, 404)
+	if p = get("/results?filters=" + url.QueryEscape("time > 100")); p.Total != 0 || len(p.Items) != 0 {
+		t.Fatalf("empty filtered first page = %+v", p)
+	}
+	s.get(t, "/results?filters="+url.QueryEscape("time > 100")+"&page=2", "").want(t, 404)
+	p = get("/results:search?terms=CESNET&per_page=1&sort_by=-flavor_name")
+	if p.Total != 2 || len(p.Items) != 1 {
+		t.Fatalf("search page = %+v", p)
+	}
+	s.get(t, "/results:search?terms=CESNET&per_page=1&page=3", "").want(t, 404)
+}
