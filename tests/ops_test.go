@@ -184,9 +184,17 @@ func TestGracefulShutdownFinishesInFlightRequest(t *testing.T) {
 	pw.Write([]byte(`{"name":`))
 	time.Sleep(200 * time.Millisecond) // the handler is now reading the body
 	s.cancel()                         // SIGTERM
-	time.Sleep(200 * time.Millisecond)
 	// New connections are refused while the in-flight request finishes.
-	if _, err := net.DialTimeout("tcp", strings.TrimPrefix(s.URL, "http://"), time.Second); err == nil {
+	refused := false
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		conn, err := net.DialTimeout("tcp", strings.TrimPrefix(s.URL, "http://"), time.Second)
+		if err != nil {
+			refused = true
+			break
+		}
+		conn.Close()
+	}
+	if !refused {
 		t.Error("listener still accepts connections during shutdown")
 	}
 	pw.Write([]byte(`"late"}`))
