@@ -110,8 +110,11 @@ in
       services.postgresql = {
         enable = true;
         # Pinned, not left to system.stateVersion: a data directory belongs to
-        # one major version.
-        package = lib.mkDefault pkgs.postgresql_17;
+        # one major version. nixpkgs' postgresql.nix sets its own
+        # `package = mkDefault …` (from stateVersion), and types.package
+        # refuses two definitions of one priority: 900 beats that default
+        # (1000) and still yields to a plain user setting (100).
+        package = lib.mkOverride 900 pkgs.postgresql_17;
         dataDir = cfg.dataDir;
         settings.port = db.port;
         ensureDatabases = [ db.name ];

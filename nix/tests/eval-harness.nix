@@ -144,6 +144,11 @@ let
       };
 
       config = lib.mkIf config.services.postgresql.enable {
+        # As nixpkgs' postgresql.nix: its package default (from
+        # system.stateVersion) is a mkDefault, which a second definition of
+        # the same priority would clash with.
+        services.postgresql.package = lib.mkDefault pkgs.postgresql_17;
+        services.postgresql.identMap = lib.mkAfter "postgres postgres postgres";
         services.postgresql.settings.listen_addresses = "localhost";
         services.postgresql.authentication = lib.mkAfter ''
           # default value of services.postgresql.authentication
