@@ -102,7 +102,7 @@ func (s *server) handleBenchmarkCreate(w http.ResponseWriter, r *http.Request) e
 	if err != nil {
 		return err
 	}
-	s.notify(r, perf.MailSubmitted(rev.UploaderEmail, "benchmark", bm.ID.String()))
+	s.notify(perf.MailSubmitted(rev.UploaderEmail, "benchmark", bm.ID.String()))
 	writeJSON(w, http.StatusCreated, toBenchmarkJSON(bm))
 	return nil
 }

@@ -64,7 +64,7 @@ func (s *server) review(w http.ResponseWriter, r *http.Request, id uuid.UUID, ki
 	if err != nil {
 		return err
 	}
-	s.notify(r, mail(rev.UploaderEmail, kind, id.String()))
+	s.notify(mail(rev.UploaderEmail, kind, id.String()))
 	noContent(w)
 	return nil
 }

@@ -92,7 +92,7 @@ func (s *server) handleResultClaim(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	s.notify(r, perf.MailClaimed(owner, resultID.String(), claim.ID.String()))
+	s.notify(perf.MailClaimed(owner, resultID.String(), claim.ID.String()))
 	writeJSON(w, http.StatusCreated, toClaimJSON(claim))
 	return nil
 }
@@ -108,7 +108,7 @@ func (s *server) handleClaimApprove(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	s.notify(r, perf.MailApproved(rev.ClaimantEmail, "claim", id.String()))
+	s.notify(perf.MailApproved(rev.ClaimantEmail, "claim", id.String()))
 	noContent(w)
 	return nil
 }
@@ -124,9 +124,9 @@ func (s *server) handleClaimReject(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	s.notify(r, perf.MailRejected(rev.ClaimantEmail, "claim", id.String()))
+	s.notify(perf.MailRejected(rev.ClaimantEmail, "claim", id.String()))
 	if rev.Restored && rev.ResultID != nil {
-		s.notify(r, perf.MailRestored(rev.ResultUploaderEmail, rev.ResultID.String()))
+		s.notify(perf.MailRestored(rev.ResultUploaderEmail, rev.ResultID.String()))
 	}
 	noContent(w)
 	return nil

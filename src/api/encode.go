@@ -75,22 +75,38 @@ func readBody(r *http.Request) (json.RawMessage, error) {
 // errTooLarge answers a body over MAX_BODY_BYTES.
 var errTooLarge = &perf.Error{Kind: perf.TooLarge}
 
-// readObject reads the body as a JSON object (absent = {}), keeping each
-// member raw. A non-object is 422 "Invalid input type." (API.md §3.2).
-func readObject(r *http.Request) (map[string]json.RawMessage, json.RawMessage, error) {
+// readDocument reads the body as one JSON object and returns it raw
+// ({} when absent). readBody has checked that it is valid JSON, so a
+// leading "{" makes it an object: no decoding needed (the result upload's
+// document goes to the schema validator and the database as it is). A
+// non-object is 422 "Invalid input type." (API.md §3.2).
+func readDocument(r *http.Request) (json.RawMessage, error) {
 	raw, err := readBody(r)
-	if err != nil || raw == nil {
-		return map[string]json.RawMessage{}, nil, err
+	if err != nil {
+		return nil, err
+	}
+	if raw == nil {
+		return json.RawMessage("{}"), nil
 	}
 	raw = bytes.TrimSpace(raw)
 	if raw[0] != '{' {
-		return nil, nil, invalidBodyType()
+		return nil, invalidBodyType()
+	}
+	return raw, nil
+}
+
+// readObject reads the body as a JSON object (absent = {}), keeping each
+// member raw, for bodies validated field by field.
+func readObject(r *http.Request) (map[string]json.RawMessage, error) {
+	raw, err := readDocument(r)
+	if err != nil {
+		return nil, err
 	}
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &obj); err != nil {
-		return nil, nil, invalidBodyType()
+		return nil, invalidBodyType()
 	}
-	return obj, raw, nil
+	return obj, nil
 }
 
 func invalidBodyType() error {
@@ -120,7 +136,7 @@ type body map[string]json.RawMessage
 // upstream's marshmallow schemas do: unknown members, missing required
 // members, nulls and wrong types are 422 with one message list per member.
 func decodeBody(r *http.Request, fields ...field) (body, error) {
-	obj, _, err := readObject(r)
+	obj, err := readObject(r)
 	if err != nil {
 		return nil, err
 	}

@@ -52,7 +52,7 @@ func (s *server) handleFlavorCreate(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	s.notify(r, perf.MailSubmitted(rev.UploaderEmail, "flavor", fl.ID.String()))
+	s.notify(perf.MailSubmitted(rev.UploaderEmail, "flavor", fl.ID.String()))
 	writeJSON(w, http.StatusCreated, toFlavorJSON(fl))
 	return nil
 }

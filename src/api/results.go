@@ -112,12 +112,9 @@ func (s *server) handleResultCreate(w http.ResponseWriter, r *http.Request) erro
 	if err := q.err(); err != nil {
 		return err
 	}
-	_, doc, err := readObject(r)
+	doc, err := readDocument(r)
 	if err != nil {
 		return err
-	}
-	if doc == nil {
-		doc = []byte("{}")
 	}
 	switch {
 	case !zoned:

@@ -66,7 +66,7 @@ type Mailer interface {
 }
 
 // notify hands a mail to the mailer, if one is configured.
-func (s *server) notify(_ *http.Request, m perf.Mail) {
+func (s *server) notify(m perf.Mail) {
 	if s.opt.Mailer != nil {
 		s.opt.Mailer.Send(m)
 	}

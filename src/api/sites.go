@@ -68,7 +68,7 @@ func (s *server) handleSiteCreate(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	s.notify(r, perf.MailSubmitted(rev.UploaderEmail, "site", site.ID.String()))
+	s.notify(perf.MailSubmitted(rev.UploaderEmail, "site", site.ID.String()))
 	writeJSON(w, http.StatusCreated, toSiteJSON(site))
 	return nil
 }

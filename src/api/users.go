@@ -49,7 +49,7 @@ func (s *server) handleUserRegister(w http.ResponseWriter, r *http.Request) erro
 	if err := s.store.CreateUser(r.Context(), u); err != nil {
 		return err
 	}
-	s.notify(r, perf.MailWelcome(u.Email))
+	s.notify(perf.MailWelcome(u.Email))
 	writeJSON(w, http.StatusCreated, toUserJSON(u))
 	return nil
 }
@@ -98,7 +98,7 @@ func (s *server) handleUserUpdate(w http.ResponseWriter, r *http.Request) error 
 	if err := s.store.UpdateUserEmail(r.Context(), c.Sub, c.Iss, c.Email); err != nil {
 		return err
 	}
-	s.notify(r, perf.MailUserUpdated(c.Email))
+	s.notify(perf.MailUserUpdated(c.Email))
 	noContent(w)
 	return nil
 }
