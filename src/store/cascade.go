@@ -38,43 +38,45 @@ func (c *cascade) results(ctx context.Context, cond string, args ...any) {
 	c.exec(ctx, `DELETE FROM result WHERE id IN (SELECT id FROM doomed_result)`)
 }
 
+// reviewed hard-deletes the rows of table (benchmark, site, flavor, claim:
+// tables written in this package) matching cond, and their submits.
+// dependents removes, or unlinks, what references those rows first; it is
+// given the sub-select of the doomed ids.
+func (c *cascade) reviewed(ctx context.Context, table string, dependents func(ids string), cond string, args ...any) {
+	doomed := "doomed_" + table
+	c.exec(ctx, `CREATE TEMP TABLE IF NOT EXISTS `+doomed+` (id uuid PRIMARY KEY, submit uuid) ON COMMIT DROP`)
+	c.exec(ctx, `INSERT INTO `+doomed+` SELECT id, _submit_report_id FROM `+table+` WHERE `+cond+` ON CONFLICT DO NOTHING`, args...)
+	ids := `(SELECT id FROM ` + doomed + `)`
+	dependents(ids)
+	c.exec(ctx, `DELETE FROM `+table+` WHERE id IN `+ids)
+	c.exec(ctx, `DELETE FROM submit WHERE id IN (SELECT submit FROM `+doomed+`)`)
+}
+
 // claims hard-deletes the claims matching cond with their submits. A
 // result hidden by such a claim stays hidden (its link is cleared).
 func (c *cascade) claims(ctx context.Context, cond string, args ...any) {
-	c.exec(ctx, `CREATE TEMP TABLE IF NOT EXISTS doomed_claim (id uuid PRIMARY KEY, submit uuid) ON COMMIT DROP`)
-	c.exec(ctx, `INSERT INTO doomed_claim SELECT id, _submit_report_id FROM claim WHERE `+cond+` ON CONFLICT DO NOTHING`, args...)
-	c.exec(ctx, `UPDATE result SET _claim_report_id = NULL WHERE _claim_report_id IN (SELECT id FROM doomed_claim)`)
-	c.exec(ctx, `DELETE FROM claim WHERE id IN (SELECT id FROM doomed_claim)`)
-	c.exec(ctx, `DELETE FROM submit WHERE id IN (SELECT submit FROM doomed_claim)`)
+	c.reviewed(ctx, "claim", func(ids string) {
+		c.exec(ctx, `UPDATE result SET _claim_report_id = NULL WHERE _claim_report_id IN `+ids)
+	}, cond, args...)
 }
 
 // flavors hard-deletes the flavors matching cond, their results and their
 // submits.
 func (c *cascade) flavors(ctx context.Context, cond string, args ...any) {
-	c.exec(ctx, `CREATE TEMP TABLE IF NOT EXISTS doomed_flavor (id uuid PRIMARY KEY, submit uuid) ON COMMIT DROP`)
-	c.exec(ctx, `INSERT INTO doomed_flavor SELECT id, _submit_report_id FROM flavor WHERE `+cond+` ON CONFLICT DO NOTHING`, args...)
-	c.results(ctx, `flavor_id IN (SELECT id FROM doomed_flavor)`)
-	c.exec(ctx, `DELETE FROM flavor WHERE id IN (SELECT id FROM doomed_flavor)`)
-	c.exec(ctx, `DELETE FROM submit WHERE id IN (SELECT submit FROM doomed_flavor)`)
+	c.reviewed(ctx, "flavor", func(ids string) { c.results(ctx, `flavor_id IN `+ids) }, cond, args...)
 }
 
 // sites hard-deletes the sites matching cond with all their flavors (of any
 // uploader), all results measured there, and their submits.
 func (c *cascade) sites(ctx context.Context, cond string, args ...any) {
-	c.exec(ctx, `CREATE TEMP TABLE IF NOT EXISTS doomed_site (id uuid PRIMARY KEY, submit uuid) ON COMMIT DROP`)
-	c.exec(ctx, `INSERT INTO doomed_site SELECT id, _submit_report_id FROM site WHERE `+cond+` ON CONFLICT DO NOTHING`, args...)
-	c.results(ctx, `site_id IN (SELECT id FROM doomed_site)`)
-	c.flavors(ctx, `site_id IN (SELECT id FROM doomed_site)`)
-	c.exec(ctx, `DELETE FROM site WHERE id IN (SELECT id FROM doomed_site)`)
-	c.exec(ctx, `DELETE FROM submit WHERE id IN (SELECT submit FROM doomed_site)`)
+	c.reviewed(ctx, "site", func(ids string) {
+		c.results(ctx, `site_id IN `+ids)
+		c.flavors(ctx, `site_id IN `+ids)
+	}, cond, args...)
 }
 
 // benchmarks hard-deletes the benchmarks matching cond, all their results
 // (of any uploader) and their submits.
 func (c *cascade) benchmarks(ctx context.Context, cond string, args ...any) {
-	c.exec(ctx, `CREATE TEMP TABLE IF NOT EXISTS doomed_benchmark (id uuid PRIMARY KEY, submit uuid) ON COMMIT DROP`)
-	c.exec(ctx, `INSERT INTO doomed_benchmark SELECT id, _submit_report_id FROM benchmark WHERE `+cond+` ON CONFLICT DO NOTHING`, args...)
-	c.results(ctx, `benchmark_id IN (SELECT id FROM doomed_benchmark)`)
-	c.exec(ctx, `DELETE FROM benchmark WHERE id IN (SELECT id FROM doomed_benchmark)`)
-	c.exec(ctx, `DELETE FROM submit WHERE id IN (SELECT submit FROM doomed_benchmark)`)
+	c.reviewed(ctx, "benchmark", func(ids string) { c.results(ctx, `benchmark_id IN `+ids) }, cond, args...)
 }
