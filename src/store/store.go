@@ -25,7 +25,6 @@ type PoolOptions struct {
 	MaxOpen     int
 	MaxIdle     int
 	MaxLifetime time.Duration
-	MaxIdleTime time.Duration
 }
 
 // Open opens a pool for the lib/pq connection string dsn. It does not
@@ -43,9 +42,6 @@ func Open(dsn string, opt PoolOptions) (*Store, error) {
 	}
 	if opt.MaxLifetime > 0 {
 		db.SetConnMaxLifetime(opt.MaxLifetime)
-	}
-	if opt.MaxIdleTime > 0 {
-		db.SetConnMaxIdleTime(opt.MaxIdleTime)
 	}
 	return &Store{db: db}, nil
 }

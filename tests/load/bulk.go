@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/lib/pq"
 )
 
 // dataset is what bulkLoad stored.
@@ -41,8 +40,8 @@ func bulkLoad(ctx context.Context, db *sql.DB, rng *rand.Rand, cat catalog, samp
 		return ds, err
 	}
 	defer tx.Rollback()
-	stmt, err := tx.PrepareContext(ctx, pq.CopyIn("result", "id", "uploader_sub", "uploader_iss", "upload_datetime",
-		"json", "execution_datetime", "benchmark_id", "flavor_id", "site_id", "deleted"))
+	stmt, err := tx.PrepareContext(ctx, `COPY result (id, uploader_sub, uploader_iss, upload_datetime,
+		json, execution_datetime, benchmark_id, flavor_id, site_id, deleted) FROM STDIN`)
 	if err != nil {
 		return ds, err
 	}
@@ -80,7 +79,7 @@ func bulkLoad(ctx context.Context, db *sql.DB, rng *rand.Rand, cat catalog, samp
 		return ds, err
 	}
 
-	stmt, err = tx.PrepareContext(ctx, pq.CopyIn("result_tags", "result_id", "tag_id"))
+	stmt, err = tx.PrepareContext(ctx, `COPY result_tags (result_id, tag_id) FROM STDIN`)
 	if err != nil {
 		return ds, err
 	}
