@@ -19,15 +19,21 @@ func get(t *testing.T, h http.Handler, method, path string, header map[string]st
 	return rec
 }
 
+// slashFix is the page's first script: it moves a browser that reached the
+// page without its trailing slash to the slash form, against which the
+// relative URLs resolve.
+const slashFix = `<script>if (location.pathname.slice(-1) !== "/") location.replace(location.pathname + "/" + location.search + location.hash);</script>`
+
 func TestPageReferencesSpecAndAssetsUnderTheProxyPrefix(t *testing.T) {
 	tests := []struct {
 		name       string
 		scriptName string
-		wantPrefix string
+		wantPrefix string // "" = relative URLs
 	}{
-		{"no proxy", "", ""},
-		{"prefix", "/api/v1", "/api/v1"},
-		{"prefix with trailing slash", "/api/v1/", "/api/v1"},
+		{"no proxy header: relative", "", ""},
+		{"prefix", "/api/v1", "/api/v1/"},
+		{"prefix with trailing slash", "/api/v1/", "/api/v1/"},
+		{"root prefix: relative", "/", ""},
 		{"protocol-relative prefix is ignored", "//evil.example", ""},
 		{"relative prefix is ignored", "api", ""},
 		{"prefix with markup is ignored", `/x"><script>`, ""},
@@ -43,16 +49,25 @@ func TestPageReferencesSpecAndAssetsUnderTheProxyPrefix(t *testing.T) {
 			}
 			body := rec.Body.String()
 			for _, want := range []string{
-				`data-spec-url="` + tt.wantPrefix + `/api-spec.json"`,
-				`src="` + tt.wantPrefix + `/swagger-ui/swagger-ui-bundle.js"`,
-				`src="` + tt.wantPrefix + `/swagger-ui/swagger-init.js"`,
-				`href="` + tt.wantPrefix + `/swagger-ui/swagger-ui.css"`,
+				`data-spec-url="` + tt.wantPrefix + `api-spec.json"`,
+				`src="` + tt.wantPrefix + `swagger-ui/swagger-ui-bundle.js"`,
+				`src="` + tt.wantPrefix + `swagger-ui/swagger-init.js"`,
+				`href="` + tt.wantPrefix + `swagger-ui/swagger-ui.css"`,
+				`href="` + tt.wantPrefix + `swagger-ui/favicon-32x32.png"`,
+				`href="` + tt.wantPrefix + `swagger-ui/favicon-16x16.png"`,
 			} {
 				if !strings.Contains(body, want) {
 					t.Errorf("page lacks %s:\n%s", want, body)
 				}
 			}
-			if strings.Contains(body, "evil.example") || strings.Contains(body, "<script>") {
+			// The slash fix is needed exactly when the URLs are relative.
+			if got := strings.Contains(body, slashFix); got != (tt.wantPrefix == "") {
+				t.Errorf("slash-fix script present = %v:\n%s", got, body)
+			}
+			if strings.Count(body, "<script") != 2+strings.Count(body, slashFix) {
+				t.Errorf("unexpected script in the page:\n%s", body)
+			}
+			if strings.Contains(body, "evil.example") || strings.Contains(body, `"><script>`) {
 				t.Errorf("forged prefix reached the page:\n%s", body)
 			}
 			if strings.Contains(body, "http://") || strings.Contains(body, "https://") {
