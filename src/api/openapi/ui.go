@@ -117,14 +117,27 @@ func Routes(backendRoute string) []Route {
 }
 
 // SpecHandler serves Document(backendRoute) as application/json, whatever
-// the request path (register it on SpecPath).
+// the request path (register it on SpecPath). When backendRoute is left at
+// "/" and a reverse proxy sends X-Script-Name, servers[0].url is that
+// prefix instead: "/" would send Swagger UI's "Try it out" (and generated
+// clients) past the prefix, to whatever the proxy serves at its root.
 func SpecHandler(backendRoute string) http.Handler {
 	doc := asset{body: Document(backendRoute), contentType: "application/json"}
 	doc.etag = etag(doc.body)
+	followPrefix := backendRoute == "" || backendRoute == "/"
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if getOrHead(w, r) {
-			serve(w, r, doc)
+		if !getOrHead(w, r) {
+			return
 		}
+		if followPrefix {
+			w.Header().Set("Vary", "X-Script-Name")
+			if prefix := scriptName(r); prefix != "" {
+				b := Document(prefix)
+				serve(w, r, asset{body: b, contentType: "application/json", etag: etag(b)})
+				return
+			}
+		}
+		serve(w, r, doc)
 	})
 }
 

@@ -161,6 +161,48 @@ func TestSpecHandlerServesTheDocumentForBackendRoute(t *testing.T) {
 	}
 }
 
+func TestSpecHandlerFollowsXScriptNameWithoutBackendRoute(t *testing.T) {
+	tests := []struct {
+		backendRoute, scriptName, want string
+	}{
+		{"/", "", "/"},
+		{"/", "/api/v1", "/api/v1"},
+		{"/", "/api/v1/", "/api/v1"},
+		{"", "/api/v1", "/api/v1"},
+		{"/", "//evil.example", "/"},
+		{"/", `/x"y`, "/"},
+		{"/api/v1", "/other", "/api/v1"},
+		{"https://perf.example.org/api/v1", "/other", "https://perf.example.org/api/v1"},
+	}
+	for _, tt := range tests {
+		rec := get(t, SpecHandler(tt.backendRoute), "GET", "/api-spec.json", map[string]string{"X-Script-Name": tt.scriptName})
+		var doc struct {
+			Servers []struct{ URL string } `json:"servers"`
+		}
+		if err := json.Unmarshal(rec.Body.Bytes(), &doc); err != nil {
+			t.Fatal(err)
+		}
+		if rec.Code != http.StatusOK || len(doc.Servers) != 1 || doc.Servers[0].URL != tt.want {
+			t.Errorf("BACKEND_ROUTE %q, X-Script-Name %q: status %d, servers %+v, want %q",
+				tt.backendRoute, tt.scriptName, rec.Code, doc.Servers, tt.want)
+		}
+		wantVary := ""
+		if tt.backendRoute == "/" || tt.backendRoute == "" {
+			wantVary = "X-Script-Name"
+		}
+		if got := rec.Header().Get("Vary"); got != wantVary {
+			t.Errorf("BACKEND_ROUTE %q: Vary = %q, want %q", tt.backendRoute, got, wantVary)
+		}
+	}
+	// Each prefix has its own ETag, so a revalidation never mixes them up.
+	h := SpecHandler("/")
+	a := get(t, h, "GET", "/api-spec.json", map[string]string{"X-Script-Name": "/a"}).Header().Get("ETag")
+	b := get(t, h, "GET", "/api-spec.json", map[string]string{"X-Script-Name": "/b"}).Header().Get("ETag")
+	if a == "" || a == b {
+		t.Errorf("ETags %q and %q", a, b)
+	}
+}
+
 func TestConditionalAndHeadRequestsSendNoBody(t *testing.T) {
 	h := SpecHandler("/")
 	first := get(t, h, "GET", "/api-spec.json", nil)
