@@ -34,6 +34,11 @@ var benchmarkFields = []field{
 	{name: "description", kind: kindString},
 }
 
+// benchmarkUpdateFields is the body schema of UpdateBenchmark: the
+// writable fields and the representation's read-only members (API.md §13.1
+// item 12).
+var benchmarkUpdateFields = withEcho(benchmarkFields, echoID, echoUploaded)
+
 // handleBenchmarkList handles GET /benchmarks.
 func (s *server) handleBenchmarkList(w http.ResponseWriter, r *http.Request) error {
 	q, f, p := catalogQuery(r, false, "docker_image", "docker_tag")
@@ -64,12 +69,18 @@ func (s *server) handleBenchmarkGet(w http.ResponseWriter, r *http.Request) erro
 }
 
 // benchmarkInput decodes and checks a benchmark body: the body schema,
-// then the container image (API.md §8.4), then the JSON Schema (§8.1; also
-// on PUT, where upstream forgot it).
-func (s *server) benchmarkInput(r *http.Request) (perf.Benchmark, error) {
-	b, err := decodeBody(r, benchmarkFields...)
+// then (on PUT) the echoed read-only members, then the container image
+// (API.md §8.4), then the JSON Schema (§8.1; also on PUT, where upstream
+// forgot it).
+func (s *server) benchmarkInput(r *http.Request, fields []field, echo func(body) error) (perf.Benchmark, error) {
+	b, err := decodeBody(r, fields...)
 	if err != nil {
 		return perf.Benchmark{}, err
+	}
+	if echo != nil {
+		if err := echo(b); err != nil {
+			return perf.Benchmark{}, err
+		}
 	}
 	var bm perf.Benchmark
 	bm.DockerImage, _ = b.str("docker_image")
@@ -91,7 +102,7 @@ func (s *server) benchmarkInput(r *http.Request) (perf.Benchmark, error) {
 // handleBenchmarkCreate handles POST /benchmarks: the benchmark waits for
 // review; the uploader is told (cc support).
 func (s *server) handleBenchmarkCreate(w http.ResponseWriter, r *http.Request) error {
-	bm, err := s.benchmarkInput(r)
+	bm, err := s.benchmarkInput(r, benchmarkFields, nil)
 	if err != nil {
 		return err
 	}
@@ -109,11 +120,16 @@ func (s *server) handleBenchmarkCreate(w http.ResponseWriter, r *http.Request) e
 
 // handleBenchmarkUpdate handles PUT /benchmarks/{benchmark_id}.
 func (s *server) handleBenchmarkUpdate(w http.ResponseWriter, r *http.Request) error {
-	bm, err := s.benchmarkInput(r)
+	id := pathUUID(r, "benchmark_id")
+	bm, err := s.benchmarkInput(r, benchmarkUpdateFields, func(b body) error {
+		return checkEcho(b, func() (stored, error) {
+			cur, err := s.store.GetBenchmark(r.Context(), id)
+			return stored{cur.ID, cur.UploadDatetime}, err
+		})
+	})
 	if err != nil {
 		return err
 	}
-	id := pathUUID(r, "benchmark_id")
 	if err := s.store.UpdateBenchmark(r.Context(), id, bm.DockerImage, bm.DockerTag, bm.URL, bm.JSONSchema, bm.Description); err != nil {
 		return err
 	}

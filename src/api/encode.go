@@ -122,11 +122,13 @@ const (
 	kindUUIDList
 )
 
-// field declares one member of a request body schema.
+// field declares one member of a request body schema. A readOnly member
+// is only collected: checkEcho compares it with the stored value.
 type field struct {
 	name     string
 	kind     fieldKind
 	required bool
+	readOnly bool
 }
 
 // body is a validated request body: the declared members that were present.
@@ -149,6 +151,9 @@ func decodeBody(r *http.Request, fields ...field) (body, error) {
 			if f.required {
 				problems[f.name] = []string{"Missing data for required field."}
 			}
+			continue
+		}
+		if f.readOnly {
 			continue
 		}
 		if msg := checkKind(f.kind, v); msg != nil {

@@ -22,6 +22,10 @@ func toFlavorJSON(f perf.Flavor) flavorJSON {
 // flavorFields is the body schema of AddFlavor and UpdateFlavor.
 var flavorFields = []field{{name: "name", kind: kindString, required: true}, {name: "description", kind: kindString}}
 
+// flavorUpdateFields is the body schema of UpdateFlavor: the writable
+// fields and the representation's read-only members (API.md §13.1 item 12).
+var flavorUpdateFields = withEcho(flavorFields, echoID, echoUploaded)
+
 // handleFlavorList handles GET /sites/{site_id}/flavors.
 func (s *server) handleFlavorList(w http.ResponseWriter, r *http.Request) error {
 	q, f, p := catalogQuery(r, false, "name")
@@ -79,12 +83,20 @@ func (s *server) handleFlavorSite(w http.ResponseWriter, r *http.Request) error 
 
 // handleFlavorUpdate handles PUT /flavors/{flavor_id}; the site cannot change.
 func (s *server) handleFlavorUpdate(w http.ResponseWriter, r *http.Request) error {
-	b, err := decodeBody(r, flavorFields...)
+	b, err := decodeBody(r, flavorUpdateFields...)
+	if err != nil {
+		return err
+	}
+	id := pathUUID(r, "flavor_id")
+	err = checkEcho(b, func() (stored, error) {
+		fl, err := s.store.GetFlavor(r.Context(), id)
+		return stored{fl.ID, fl.UploadDatetime}, err
+	})
 	if err != nil {
 		return err
 	}
 	name, _ := b.str("name")
-	if err := s.store.UpdateFlavor(r.Context(), pathUUID(r, "flavor_id"), name, b.optStr("description")); err != nil {
+	if err := s.store.UpdateFlavor(r.Context(), id, name, b.optStr("description")); err != nil {
 		return err
 	}
 	noContent(w)

@@ -27,6 +27,10 @@ var siteFields = []field{
 	{name: "description", kind: kindString},
 }
 
+// siteUpdateFields is the body schema of UpdateSite: the writable fields
+// and the representation's read-only members (API.md §13.1 item 12).
+var siteUpdateFields = withEcho(siteFields, echoID, echoUploaded)
+
 // handleSiteList handles GET /sites.
 func (s *server) handleSiteList(w http.ResponseWriter, r *http.Request) error {
 	q, f, p := catalogQuery(r, false, "name", "address")
@@ -75,13 +79,21 @@ func (s *server) handleSiteCreate(w http.ResponseWriter, r *http.Request) error 
 
 // handleSiteUpdate handles PUT /sites/{site_id}.
 func (s *server) handleSiteUpdate(w http.ResponseWriter, r *http.Request) error {
-	b, err := decodeBody(r, siteFields...)
+	b, err := decodeBody(r, siteUpdateFields...)
+	if err != nil {
+		return err
+	}
+	id := pathUUID(r, "site_id")
+	err = checkEcho(b, func() (stored, error) {
+		site, err := s.store.GetSite(r.Context(), id)
+		return stored{site.ID, site.UploadDatetime}, err
+	})
 	if err != nil {
 		return err
 	}
 	name, _ := b.str("name")
 	address, _ := b.str("address")
-	if err := s.store.UpdateSite(r.Context(), pathUUID(r, "site_id"), name, address, b.optStr("description")); err != nil {
+	if err := s.store.UpdateSite(r.Context(), id, name, address, b.optStr("description")); err != nil {
 		return err
 	}
 	noContent(w)

@@ -21,6 +21,10 @@ func toTagJSON(t perf.Tag) tagJSON {
 // tagFields is the body schema of CreateTag and UpdateTag.
 var tagFields = []field{{name: "name", kind: kindString, required: true}, {name: "description", kind: kindString}}
 
+// tagUpdateFields is the body schema of UpdateTag: the writable fields and
+// the representation's read-only id (API.md §13.1 item 12).
+var tagUpdateFields = withEcho(tagFields, echoID)
+
 // handleTagList handles GET /tags.
 func (s *server) handleTagList(w http.ResponseWriter, r *http.Request) error {
 	q := newQuery(r, "page", "per_page", "name", "sort_by")
@@ -70,12 +74,20 @@ func (s *server) handleTagGet(w http.ResponseWriter, r *http.Request) error {
 // handleTagUpdate handles PUT /tags/{tag_id}: name required, an omitted
 // description is kept.
 func (s *server) handleTagUpdate(w http.ResponseWriter, r *http.Request) error {
-	b, err := decodeBody(r, tagFields...)
+	b, err := decodeBody(r, tagUpdateFields...)
+	if err != nil {
+		return err
+	}
+	id := pathUUID(r, "tag_id")
+	err = checkEcho(b, func() (stored, error) {
+		t, err := s.store.GetTag(r.Context(), id)
+		return stored{id: t.ID}, err
+	})
 	if err != nil {
 		return err
 	}
 	name, _ := b.str("name")
-	if err := s.store.UpdateTag(r.Context(), pathUUID(r, "tag_id"), name, b.optStr("description")); err != nil {
+	if err := s.store.UpdateTag(r.Context(), id, name, b.optStr("description")); err != nil {
 		return err
 	}
 	noContent(w)

@@ -117,14 +117,27 @@ func Routes(backendRoute string) []Route {
 }
 
 // SpecHandler serves Document(backendRoute) as application/json, whatever
-// the request path (register it on SpecPath).
+// the request path (register it on SpecPath). When backendRoute is left at
+// "/" and a reverse proxy sends X-Script-Name, servers[0].url is that
+// prefix instead: "/" would send Swagger UI's "Try it out" (and generated
+// clients) past the prefix, to whatever the proxy serves at its root.
 func SpecHandler(backendRoute string) http.Handler {
 	doc := asset{body: Document(backendRoute), contentType: "application/json"}
 	doc.etag = etag(doc.body)
+	followPrefix := backendRoute == "" || backendRoute == "/"
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if getOrHead(w, r) {
-			serve(w, r, doc)
+		if !getOrHead(w, r) {
+			return
 		}
+		if followPrefix {
+			w.Header().Set("Vary", "X-Script-Name")
+			if prefix := scriptName(r); prefix != "" {
+				b := Document(prefix)
+				serve(w, r, asset{body: b, contentType: "application/json", etag: etag(b)})
+				return
+			}
+		}
+		serve(w, r, doc)
 	})
 }
 
@@ -154,13 +167,26 @@ func UIHandler() http.Handler {
 	})
 }
 
-// servePage renders the page with URLs under the caller's X-Script-Name.
-// The URLs are root-relative, like upstream's, so the browser resolves them
-// with the scheme and host it used (which is what X-Scheme would restore).
+// servePage renders the page. With an X-Script-Name its URLs are
+// root-relative under that prefix, like upstream's (the browser resolves
+// them with the scheme and host it used, which is what X-Scheme would
+// restore), and work whether the page was reached with or without a
+// trailing slash. Without the header the prefix is unknown: the URLs are
+// relative to the page, so the page works behind any prefix a proxy strips
+// (/api/v1/ → /, /api/v1/swagger-ui/… → /swagger-ui/…). A page reached
+// without its trailing slash (/api/v1, which a proxy may also map to /)
+// would resolve them against the parent (/api/), so a first inline script
+// moves the browser to the slash form before anything else loads.
 func servePage(w http.ResponseWriter, r *http.Request) {
-	prefix := scriptName(r)
+	data := struct {
+		SpecURL, Assets string
+		SlashFix        bool
+	}{strings.TrimPrefix(SpecPath, "/"), strings.TrimPrefix(AssetsPrefix, "/"), true}
+	if prefix := scriptName(r); prefix != "" {
+		data.SpecURL, data.Assets, data.SlashFix = prefix+SpecPath, prefix+AssetsPrefix, false
+	}
 	var buf bytes.Buffer
-	err := page.Execute(&buf, struct{ SpecURL, Assets string }{prefix + SpecPath, prefix + AssetsPrefix})
+	err := page.Execute(&buf, data)
 	if err != nil {
 		writeError(w, http.StatusInternalServerError)
 		return
@@ -171,7 +197,7 @@ func servePage(w http.ResponseWriter, r *http.Request) {
 }
 
 // scriptName returns the X-Script-Name prefix without trailing slash, or ""
-// when absent or not a plain absolute path. Anything that a browser could
+// when absent, "/" or not a plain absolute path. Anything that a browser could
 // read as another origin ("//host", backslashes) is refused, so a forged
 // header cannot make the page load scripts from elsewhere.
 func scriptName(r *http.Request) string {

@@ -19,15 +19,21 @@ func get(t *testing.T, h http.Handler, method, path string, header map[string]st
 	return rec
 }
 
+// slashFix is the page's first script: it moves a browser that reached the
+// page without its trailing slash to the slash form, against which the
+// relative URLs resolve.
+const slashFix = `<script>if (location.pathname.slice(-1) !== "/") location.replace(location.pathname + "/" + location.search + location.hash);</script>`
+
 func TestPageReferencesSpecAndAssetsUnderTheProxyPrefix(t *testing.T) {
 	tests := []struct {
 		name       string
 		scriptName string
-		wantPrefix string
+		wantPrefix string // "" = relative URLs
 	}{
-		{"no proxy", "", ""},
-		{"prefix", "/api/v1", "/api/v1"},
-		{"prefix with trailing slash", "/api/v1/", "/api/v1"},
+		{"no proxy header: relative", "", ""},
+		{"prefix", "/api/v1", "/api/v1/"},
+		{"prefix with trailing slash", "/api/v1/", "/api/v1/"},
+		{"root prefix: relative", "/", ""},
 		{"protocol-relative prefix is ignored", "//evil.example", ""},
 		{"relative prefix is ignored", "api", ""},
 		{"prefix with markup is ignored", `/x"><script>`, ""},
@@ -43,16 +49,25 @@ func TestPageReferencesSpecAndAssetsUnderTheProxyPrefix(t *testing.T) {
 			}
 			body := rec.Body.String()
 			for _, want := range []string{
-				`data-spec-url="` + tt.wantPrefix + `/api-spec.json"`,
-				`src="` + tt.wantPrefix + `/swagger-ui/swagger-ui-bundle.js"`,
-				`src="` + tt.wantPrefix + `/swagger-ui/swagger-init.js"`,
-				`href="` + tt.wantPrefix + `/swagger-ui/swagger-ui.css"`,
+				`data-spec-url="` + tt.wantPrefix + `api-spec.json"`,
+				`src="` + tt.wantPrefix + `swagger-ui/swagger-ui-bundle.js"`,
+				`src="` + tt.wantPrefix + `swagger-ui/swagger-init.js"`,
+				`href="` + tt.wantPrefix + `swagger-ui/swagger-ui.css"`,
+				`href="` + tt.wantPrefix + `swagger-ui/favicon-32x32.png"`,
+				`href="` + tt.wantPrefix + `swagger-ui/favicon-16x16.png"`,
 			} {
 				if !strings.Contains(body, want) {
 					t.Errorf("page lacks %s:\n%s", want, body)
 				}
 			}
-			if strings.Contains(body, "evil.example") || strings.Contains(body, "<script>") {
+			// The slash fix is needed exactly when the URLs are relative.
+			if got := strings.Contains(body, slashFix); got != (tt.wantPrefix == "") {
+				t.Errorf("slash-fix script present = %v:\n%s", got, body)
+			}
+			if strings.Count(body, "<script") != 2+strings.Count(body, slashFix) {
+				t.Errorf("unexpected script in the page:\n%s", body)
+			}
+			if strings.Contains(body, "evil.example") || strings.Contains(body, `"><script>`) {
 				t.Errorf("forged prefix reached the page:\n%s", body)
 			}
 			if strings.Contains(body, "http://") || strings.Contains(body, "https://") {
@@ -143,6 +158,48 @@ func TestSpecHandlerServesTheDocumentForBackendRoute(t *testing.T) {
 	}
 	if len(doc.Servers) != 1 || doc.Servers[0].URL != "/api/v1" {
 		t.Errorf("servers = %+v, want BACKEND_ROUTE /api/v1", doc.Servers)
+	}
+}
+
+func TestSpecHandlerFollowsXScriptNameWithoutBackendRoute(t *testing.T) {
+	tests := []struct {
+		backendRoute, scriptName, want string
+	}{
+		{"/", "", "/"},
+		{"/", "/api/v1", "/api/v1"},
+		{"/", "/api/v1/", "/api/v1"},
+		{"", "/api/v1", "/api/v1"},
+		{"/", "//evil.example", "/"},
+		{"/", `/x"y`, "/"},
+		{"/api/v1", "/other", "/api/v1"},
+		{"https://perf.example.org/api/v1", "/other", "https://perf.example.org/api/v1"},
+	}
+	for _, tt := range tests {
+		rec := get(t, SpecHandler(tt.backendRoute), "GET", "/api-spec.json", map[string]string{"X-Script-Name": tt.scriptName})
+		var doc struct {
+			Servers []struct{ URL string } `json:"servers"`
+		}
+		if err := json.Unmarshal(rec.Body.Bytes(), &doc); err != nil {
+			t.Fatal(err)
+		}
+		if rec.Code != http.StatusOK || len(doc.Servers) != 1 || doc.Servers[0].URL != tt.want {
+			t.Errorf("BACKEND_ROUTE %q, X-Script-Name %q: status %d, servers %+v, want %q",
+				tt.backendRoute, tt.scriptName, rec.Code, doc.Servers, tt.want)
+		}
+		wantVary := ""
+		if tt.backendRoute == "/" || tt.backendRoute == "" {
+			wantVary = "X-Script-Name"
+		}
+		if got := rec.Header().Get("Vary"); got != wantVary {
+			t.Errorf("BACKEND_ROUTE %q: Vary = %q, want %q", tt.backendRoute, got, wantVary)
+		}
+	}
+	// Each prefix has its own ETag, so a revalidation never mixes them up.
+	h := SpecHandler("/")
+	a := get(t, h, "GET", "/api-spec.json", map[string]string{"X-Script-Name": "/a"}).Header().Get("ETag")
+	b := get(t, h, "GET", "/api-spec.json", map[string]string{"X-Script-Name": "/b"}).Header().Get("ETag")
+	if a == "" || a == b {
+		t.Errorf("ETags %q and %q", a, b)
 	}
 }
 
