@@ -135,3 +135,13 @@ func wantContains(t *testing.T, what, s, fragment string) {
 		t.Errorf("%s lacks %q:\n%s", what, fragment, s)
 	}
 }
+
+func wantWarning(t *testing.T, r moduleResult, fragment string) {
+	t.Helper()
+	for _, m := range r.Warnings {
+		if strings.Contains(m, fragment) {
+			return
+		}
+	}
+	t.Errorf("no warning mentions %q; warnings: %q", fragment, r.Warnings)
+}
