@@ -220,15 +220,16 @@ in
     })
 
     # Port policy (rendered for the host's firewall backend by
-    # module-firewall.nix): frontendInterfaces and/or proxyAddresses, or
-    # every interface with openFirewall; nothing in development otherwise.
+    # module-firewall.nix): in production frontendInterfaces and/or
+    # proxyAddresses; every interface with openFirewall; nothing else in
+    # development.
     (mkIf cfg.enable {
       services.eosc-perf.internal.firewall = mkMerge [
         (mkIf cfg.openFirewall { globalPorts = [ cfg.port ]; })
-        (mkIf (!cfg.openFirewall && cfg.proxyAddresses == [ ]) {
+        (mkIf (production && !cfg.openFirewall && cfg.proxyAddresses == [ ]) {
           interfacePorts = lib.genAttrs cfg.frontendInterfaces (_: [ cfg.port ]);
         })
-        (mkIf (!cfg.openFirewall && cfg.proxyAddresses != [ ]) {
+        (mkIf (production && !cfg.openFirewall && cfg.proxyAddresses != [ ]) {
           sourceRules = [
             {
               inherit (cfg) port;
