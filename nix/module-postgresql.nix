@@ -230,13 +230,15 @@ in
       })
     ]))
 
-    (mkIf cfg.backup.enable {
+    {
       assertions = [
         {
-          assertion = forLocalApi || forRemoteApi;
+          assertion = cfg.backup.enable -> forLocalApi || forRemoteApi;
           message = "services.eosc-perf.backup runs where this module configures PostgreSQL: enable databaseServer (database host) or the API with database.createLocally.";
         }
       ];
+    }
+    (mkIf (cfg.backup.enable && (forLocalApi || forRemoteApi)) {
       systemd.tmpfiles.rules = [ "d ${cfg.backup.directory} 0700 postgres postgres - -" ];
       systemd.services.eosc-perf-backup = {
         description = "Dump of the eosc-perf database";

@@ -510,12 +510,13 @@ let
     ];
   };
   inherit (evaluated) config;
+  failedAssertions = map (a: a.message) (lib.filter (a: !a.assertion) config.assertions);
   pg = config.services.postgresql;
   fw = config.networking.firewall;
   nginx = config.services.nginx;
 in
 {
-  failedAssertions = map (a: a.message) (lib.filter (a: !a.assertion) config.assertions);
+  inherit failedAssertions;
   inherit (config) warnings;
   firewall = {
     inherit (fw)
@@ -556,9 +557,11 @@ in
         virtualHosts = lib.mapAttrs (_: v: {
           inherit (v) forceSSL enableACME listenAddresses;
           # A vhost with SSL and no ACME must have a certificate: reading it
-          # fails here as nginx's configuration would.
-          sslCertificate = if v.enableACME then null else toString v.sslCertificate;
-          sslCertificateKey = if v.enableACME then null else toString v.sslCertificateKey;
+          # fails here as nginx's configuration would (NixOS checks the
+          # assertions first).
+          sslCertificate = if v.enableACME || failedAssertions != [ ] then null else toString v.sslCertificate;
+          sslCertificateKey =
+            if v.enableACME || failedAssertions != [ ] then null else toString v.sslCertificateKey;
           locations = lib.mapAttrs (_: l: {
             inherit (l) proxyPass tryFiles extraConfig;
             root = if l.root == null then null else toString l.root;
