@@ -36,7 +36,13 @@
 #   environment,path,serviceConfig,script,startAt}: nixos/lib/systemd-unit-options.nix;
 #   systemd.tmpfiles.rules: system/boot/systemd/tmpfiles.nix;
 # - assertions, warnings: nixos/modules/misc/assertions.nix;
-#   environment.systemPackages: config/system-path.nix.
+#   environment.systemPackages: config/system-path.nix;
+# - what the host examples (nix/examples) also set: system.stateVersion
+#   (misc/version.nix), boot.loader.systemd-boot.enable
+#   (system/boot/loader/systemd-boot/systemd-boot.nix),
+#   boot.loader.efi.canTouchEfiVariables (system/boot/loader/efi.nix),
+#   networking.interfaces.<name>.ipv4.addresses (tasks/network-interfaces.nix),
+#   fileSystems.<name>.{device,fsType} (tasks/filesystems.nix).
 #
 # Used by tests/nixeval (Go) and by the flake's checks.<system>.module-eval.
 {
@@ -451,6 +457,40 @@ let
 
   nixosStandIns = {
     options = {
+      system.stateVersion = mkOption { type = types.str; };
+      boot.loader.systemd-boot.enable = bool false;
+      boot.loader.efi.canTouchEfiVariables = bool false;
+      networking.interfaces = mkOption {
+        type = types.attrsOf (
+          types.submodule {
+            options.ipv4.addresses = mkOption {
+              type = types.listOf (
+                types.submodule {
+                  options.address = mkOption { type = types.str; };
+                  options.prefixLength = mkOption { type = types.addCheck types.int (n: n >= 0 && n <= 32); };
+                }
+              );
+              default = [ ];
+            };
+          }
+        );
+        default = { };
+      };
+      fileSystems = mkOption {
+        type = types.attrsOf (
+          types.submodule {
+            options.device = mkOption {
+              type = types.nullOr types.str;
+              default = null;
+            };
+            options.fsType = mkOption {
+              type = types.str;
+              default = "auto";
+            };
+          }
+        );
+        default = { };
+      };
       assertions = mkOption {
         type = types.listOf types.unspecified;
         default = [ ];

@@ -25,12 +25,14 @@ func TestReadmeDeploySection(t *testing.T) {
 	}
 	for _, want := range []string{"nix run", "nix build .#image", "docker load < result", "podman load",
 		"docker run", "SECRET_KEY_FILE=", "DB_PASSWORD_FILE=", "nix develop", "nix flake check",
-		"nix/update-vendor-hash.sh", "eosc-perf.nixosModules.default"} {
+		"nix/update-vendor-hash.sh", "eosc-perf.nixosModules.default",
+		// issue 9: agenix's path, restarts on secret change, the restore.
+		"/run/agenix/", "restartUnits", "restartTriggers", "pg_restore", "--role=eosc_perf", "manageServer"} {
 		if !strings.Contains(deploy, want) {
 			t.Errorf("the Deploy section does not mention %q", want)
 		}
 	}
-	for _, example := range []string{"api-host.nix", "db-host.nix"} {
+	for _, example := range []string{"proxy-host.nix", "api-host.nix", "db-host.nix"} {
 		src, err := os.ReadFile(filepath.Join(root, "nix", "examples", example))
 		if err != nil {
 			t.Fatal(err)
