@@ -188,6 +188,8 @@ func TestProductionTopology(t *testing.T) {
 			{"the proxy reaches API host 2", n.proxy, "tcp", api2Addr + ":5000", true},
 			{"API host 1 reaches PostgreSQL on " + dbPort, n.api1, "tcp", dbAddr + ":" + dbPort, true},
 			{"API host 2 reaches PostgreSQL on " + dbPort, n.api2, "tcp", dbAddr + ":" + dbPort, true},
+			// The metrics listener is up (so the refusals below are the firewall's).
+			{"API host 1 serves its metrics on its own address", n.api1, "tcp", api1Addr + ":" + metricsPort, true},
 			{"client cannot reach an API host", n.client, "tcp", api1Addr + ":5000", false},
 			{"client cannot reach PostgreSQL", n.client, "tcp", dbAddr + ":" + dbPort, false},
 			{"the proxy cannot reach PostgreSQL", n.proxy, "tcp", dbAddr + ":" + dbPort, false},
