@@ -23,9 +23,10 @@
 #   target, ports, rules): firewalld/zone.nix and firewalld/lib.nix;
 # - services.postgresql.{enable,package,dataDir,settings(.port,
 #   .listen_addresses),authentication,identMap,ensureDatabases,ensureUsers}
-#   and what that module defines itself (package mkDefault, listen_addresses
-#   without mkDefault, mkAfter pg_hba defaults, the ensureDBOwnership
-#   assertion, postgresql-setup's script): services/databases/postgresql.nix;
+#   and what that module defines itself (package and dataDir as mkDefault,
+#   listen_addresses without mkDefault, the mkBefore/mkAfter pg_hba lines,
+#   the mkAfter identMap line, the ensureDBOwnership assertion,
+#   postgresql-setup's script): services/databases/postgresql.nix;
 # - services.nginx.{enable,recommendedProxySettings,recommendedTlsSettings,
 #   upstreams,virtualHosts}: services/web-servers/nginx/default.nix,
 #   vhost-options.nix, location-options.nix (with the mutual-exclusion
@@ -63,6 +64,8 @@ let
     pname = name;
     outPath = fakeStorePath name;
     meta.mainProgram = name;
+    # postgresql packages: the major version, in the default dataDir
+    psqlSchema = lib.last (lib.splitString "-" name);
   };
   pkgs = {
     writeText = name: _text: fakeStorePath name;
@@ -222,10 +225,7 @@ let
       options.services.postgresql = {
         enable = bool false;
         package = mkOption { type = types.package; };
-        dataDir = mkOption {
-          type = types.path;
-          default = "/var/lib/postgresql/${cfg.package.name}";
-        };
+        dataDir = mkOption { type = types.path; };
         settings = mkOption {
           type = types.submodule {
             freeformType = types.attrsOf (
@@ -266,15 +266,19 @@ let
         # Its package default (from system.stateVersion) is a mkDefault,
         # which a second definition of the same priority would clash with.
         services.postgresql.package = lib.mkDefault pkgs.postgresql_17;
+        services.postgresql.dataDir = lib.mkDefault "/var/lib/postgresql/${cfg.package.psqlSchema}";
         services.postgresql.identMap = lib.mkAfter "postgres postgres postgres";
         services.postgresql.settings.listen_addresses = if cfg.enableTCPIP then "*" else "localhost";
-        services.postgresql.authentication = lib.mkAfter ''
-          # default value of services.postgresql.authentication
-          local all postgres         peer map=postgres
-          local all all              peer
-          host  all all 127.0.0.1/32 md5
-          host  all all ::1/128      md5
-        '';
+        services.postgresql.authentication = lib.mkMerge [
+          (lib.mkBefore "# Generated file; do not edit!")
+          (lib.mkAfter ''
+            # default value of services.postgresql.authentication
+            local all postgres         peer map=postgres
+            local all all              peer
+            host  all all 127.0.0.1/32 md5
+            host  all all ::1/128      md5
+          '')
+        ];
         systemd.services.postgresql-setup.script = "# nixpkgs: wait for PostgreSQL, ensureDatabases, ensureUsers";
       };
     };

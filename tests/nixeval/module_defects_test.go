@@ -49,7 +49,7 @@ func TestModuleIssue9(t *testing.T) {
 			// Defect 3: a host whose PostgreSQL serves others keeps its
 			// package, data directory and port; we only add ours.
 			name: "a host with its own PostgreSQL: database and role added, server untouched",
-			config: `{ services.postgresql = { enable = true; package = { type = "derivation"; name = "postgresql-16"; outPath = "/nix/store/x-postgresql-16"; };
+			config: `{ services.postgresql = { enable = true; package = { type = "derivation"; name = "postgresql-16"; psqlSchema = "16"; outPath = "/nix/store/x-postgresql-16"; };
 				dataDir = "/var/lib/postgresql/16"; settings.port = 5432; ensureDatabases = [ "other" ]; authentication = "local other other peer\n"; };
 				services.eosc-perf = { enable = true; ` + apiFrontend + productionSecrets + ` }; }`,
 			check: func(t *testing.T, r moduleResult) {
@@ -75,7 +75,7 @@ func TestModuleIssue9(t *testing.T) {
 			config: `{ services.eosc-perf = { enable = true; ` + apiFrontend + productionSecrets + ` }; }`,
 			check: func(t *testing.T, r moduleResult) {
 				wantNoFailedAssertions(t, r)
-				if !r.PostgreSQL.Enable || r.PostgreSQL.DataDir != "/var/lib/postgresql/postgresql-17" {
+				if !r.PostgreSQL.Enable || r.PostgreSQL.DataDir != "/var/lib/postgresql/17" {
 					t.Errorf("PostgreSQL enable %v, dataDir %q: want enabled with nixpkgs' default directory", r.PostgreSQL.Enable, r.PostgreSQL.DataDir)
 				}
 			},
