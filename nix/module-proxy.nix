@@ -36,7 +36,12 @@ let
     # With a URI part, nginx replaces the matched prefix by it: the API sees
     # paths without the prefix, and X-Script-Name names it.
     proxyPass = if root then "http://eosc-perf-api" else "http://eosc-perf-api/";
+    # nginx's recommendedProxySettings put the X-Forwarded-* headers in this
+    # location (include) and `Connection ""` at the http level, which any
+    # proxy_set_header here cancels: restate it, so the upstream keepalive
+    # keeps working.
     extraConfig = ''
+      proxy_set_header Connection "";
       proxy_next_upstream error timeout http_502 http_503 http_504;
       proxy_next_upstream_tries 2;
     ''

@@ -308,4 +308,7 @@ func wantProxy(t *testing.T, r moduleResult, servers []string, prefix string) {
 		wantContains(t, "API location", loc.ExtraConfig, "proxy_set_header X-Script-Name "+prefix+";")
 	}
 	wantContains(t, "API location", loc.ExtraConfig, "proxy_next_upstream error timeout http_502 http_503 http_504;")
+	// recommendedProxySettings' http-level `Connection ""` does not reach a
+	// location with headers of its own.
+	wantContains(t, "API location", loc.ExtraConfig, `proxy_set_header Connection "";`)
 }
