@@ -14,7 +14,7 @@
 # - firewalld (firewall-firewalld.nix, firewalld/zone.nix): that backend
 #   asserts networking.firewall.interfaces == { } and ignores extraCommands.
 #   An interface that needs ports of its own is bound to a zone
-#   eosc-perf-<interface> like nixos-fw-default (same target, the host's
+#   eosc-<interface> like nixos-fw-default (same target, the host's
 #   global ports, since an interface belongs to one zone only); source
 #   filters are rich rules (firewalld.richlanguage(5)) in those zones, or in
 #   nixos-fw-default when they name no interface.
@@ -91,6 +91,18 @@ let
       accept = "";
     }) (map hostMask r.sources);
 
+  # firewalld limits zone names to 17 characters: a long interface name is
+  # shortened and made unique with a hash.
+  zoneName =
+    i:
+    let
+      name = "eosc-${i}";
+    in
+    if lib.stringLength name <= 17 then
+      name
+    else
+      "eosc-${lib.substring 0 6 i}-${lib.substring 0 5 (builtins.hashString "sha256" i)}";
+
   zoneInterfaces = lib.unique (
     lib.attrNames want.interfacePorts ++ lib.concatMap (r: r.interfaces) want.sourceRules
   );
@@ -149,7 +161,7 @@ in
       lib.concatMapStrings nftRules want.sourceRules
     );
     services.firewalld.zones = mkIf (backend == "firewalld") (
-      lib.listToAttrs (map (i: lib.nameValuePair "eosc-perf-${i}" (zone i)) zoneInterfaces)
+      lib.listToAttrs (map (i: lib.nameValuePair (zoneName i) (zone i)) zoneInterfaces)
       // {
         nixos-fw-default.rules = lib.concatMap richRules (
           lib.filter (r: r.interfaces == [ ]) want.sourceRules

@@ -27,6 +27,26 @@ func TestModuleIssue9(t *testing.T) {
 			},
 		},
 		{
+			name:   "firewalld zone names stay within firewalld's 17 characters",
+			config: `{ services.firewalld.enable = true; services.eosc-perf = { enable = true; frontendInterfaces = [ "eth1" "enp0s20f0u1u2" ]; ` + productionSecrets + remoteDB + ` }; }`,
+			check: func(t *testing.T, r moduleResult) {
+				wantNoFailedAssertions(t, r)
+				zones := zonesOf(r)
+				if len(zones) != 2 {
+					t.Fatalf("zones %v, want one per interface", zones)
+				}
+				for name, z := range zones {
+					if len(name) > 17 {
+						t.Errorf("zone name %q is longer than 17 characters", name)
+					}
+					if len(z.Interfaces) != 1 || !slices.Contains(z.Ports, "5000/tcp") {
+						t.Errorf("zone %s: %+v", name, z)
+					}
+				}
+				wantOpenOn(t, r, "firewalld", "eth1", 5000)
+			},
+		},
+		{
 			// Defect 2: firewalld ignores extraCommands, so the rule vanished.
 			name:   "database host with firewalld: the source filter is a rich rule",
 			config: `{ services.firewalld.enable = true; services.eosc-perf = { ` + dbServer + ` }; }`,

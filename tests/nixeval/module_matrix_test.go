@@ -205,7 +205,7 @@ func wantBackendOnly(t *testing.T, r moduleResult, backend string) {
 func zonesOf(r moduleResult) map[string]zone {
 	out := map[string]zone{}
 	for n, z := range r.Firewall.Zones {
-		if strings.HasPrefix(n, "eosc-perf-") {
+		if strings.HasPrefix(n, "eosc-") {
 			out[n] = z
 		}
 	}
@@ -224,16 +224,16 @@ func wantOpenOn(t *testing.T, r moduleResult, backend, iface string, ports ...in
 		}
 		return
 	}
-	z, ok := r.Firewall.Zones["eosc-perf-"+iface]
+	z, ok := r.Firewall.Zones["eosc-"+iface]
 	if !ok {
 		t.Fatalf("no firewalld zone for %s: %v", iface, r.Firewall.Zones)
 	}
 	if !slices.Equal(z.Interfaces, []string{iface}) || z.Target != "DROP" {
-		t.Errorf("zone eosc-perf-%s: interfaces %v target %q, want [%s] DROP", iface, z.Interfaces, z.Target, iface)
+		t.Errorf("zone eosc-%s: interfaces %v target %q, want [%s] DROP", iface, z.Interfaces, z.Target, iface)
 	}
 	for _, p := range ports {
 		if !slices.Contains(z.Ports, fmt.Sprintf("%d/tcp", p)) {
-			t.Errorf("zone eosc-perf-%s ports %v lack %d/tcp", iface, z.Ports, p)
+			t.Errorf("zone eosc-%s ports %v lack %d/tcp", iface, z.Ports, p)
 		}
 	}
 }
@@ -249,7 +249,7 @@ func wantSourceRule(t *testing.T, r moduleResult, backend string, port int, sour
 		wantContains(t, "extraInputRules", r.Firewall.ExtraInputRules,
 			fmt.Sprintf(`iifname { "%s" } ip saddr { %s } tcp dport %d accept`, iface, source, port))
 	case "firewalld":
-		z, ok := r.Firewall.Zones["eosc-perf-"+iface]
+		z, ok := r.Firewall.Zones["eosc-"+iface]
 		if !ok {
 			t.Fatalf("no firewalld zone for %s: %v", iface, r.Firewall.Zones)
 		}
@@ -259,7 +259,7 @@ func wantSourceRule(t *testing.T, r moduleResult, backend string, port int, sour
 				return
 			}
 		}
-		t.Errorf("zone eosc-perf-%s rules %v lack %s", iface, z.Rules, want)
+		t.Errorf("zone eosc-%s rules %v lack %s", iface, z.Rules, want)
 	}
 }
 
