@@ -91,7 +91,8 @@ let
       accept = "";
     }) (map hostMask r.sources);
 
-  # firewalld limits zone names to 17 characters: a long interface name is
+  # firewalld limits zone names to 17 characters (src/firewall/core/io/zone.py,
+  # "INVALID_NAME … max is 17", firewalld issue #89): a long interface name is
   # shortened and made unique with a hash.
   zoneName =
     i:
