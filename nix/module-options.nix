@@ -117,8 +117,13 @@ in
       default = [ ];
       example = [ "eth1" ];
       description = ''
-        The interfaces that form frontend-net. In production the API port is
-        opened on these only (networking.firewall.interfaces).
+        The interfaces towards the API's clients: frontend-net, or the network
+        of the reverse proxies. In production the API port is opened on these
+        only (for the host's {option}`networking.firewall.backend`: per-interface
+        ports, or a firewalld zone), to
+        {option}`services.eosc-perf.proxyAddresses` only when those are set.
+        Development ignores them (nothing is opened without
+        {option}`services.eosc-perf.openFirewall`).
       '';
     };
 
