@@ -159,6 +159,17 @@ func TestProductionTopology(t *testing.T) {
 		if dup != 0 || applied == 0 {
 			t.Errorf("goose_db_version: %d migrations applied, %d applied more than once", applied, dup)
 		}
+		// One replica applied them; the other, waiting on the lock, then
+		// found nothing pending (store.Migrate's start-up log line).
+		var idle int
+		for _, a := range []*apiProcess{api1, api2} {
+			if strings.Contains(readFile(t, a.log), "no migration pending") {
+				idle++
+			}
+		}
+		if idle != 1 {
+			t.Errorf("%d of the 2 replicas found no migration pending, want exactly 1:\n%s\n%s", idle, logTail(api1.log), logTail(api2.log))
+		}
 	})
 
 	https := func(t *testing.T, path string) (int, string) {
