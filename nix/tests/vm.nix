@@ -242,6 +242,10 @@ in
               api.wait_for_unit("eosc-perf.service")
               api.wait_until_succeeds(f"curl -sf --max-time 5 http://{ADDRESS[api.name]}:5000/healthz", timeout=120)
           assert psql("SELECT count(*) FROM (SELECT version_id FROM goose_db_version WHERE version_id > 0 GROUP BY version_id HAVING count(*) > 1) d") == "0"
+          # One applied them; the other, after waiting on the advisory lock,
+          # found nothing pending.
+          idle = [a.execute("journalctl -u eosc-perf.service | grep -q 'no migration pending'")[0] == 0 for a in apis]
+          assert idle.count(True) == 1, f"replicas that found no migration pending: {idle}"
 
       with subtest("the proxy serves the API over TLS and redirects HTTP"):
           proxy.succeed("install -d -m 0750 -o nginx -g nginx /var/lib/eosc-perf-tls")
