@@ -37,6 +37,12 @@ func TestReadmeDeploySection(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// A host's configuration needs both to build (issue 9, defect 8).
+		for _, want := range []string{`system.stateVersion = "26.05";`, "boot.loader.systemd-boot.enable = true;"} {
+			if !strings.Contains(string(src), want) {
+				t.Errorf("nix/examples/%s lacks %s", example, want)
+			}
+		}
 		block := "```nix\n" + strings.TrimRight(string(src), "\n") + "\n```"
 		if !strings.Contains(deploy, block) {
 			t.Errorf("the Deploy section lacks nix/examples/%s verbatim in a nix code block", example)
