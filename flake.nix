@@ -50,13 +50,17 @@
         }
       );
 
-      # The module itself is nix/module.nix; this wrapper only defaults its
-      # package to this flake's build for the host's platform.
+      # The module itself is nix/module.nix, whose package option defaults to
+      # pkgs.eosc-perf-api (overlays.default). This wrapper also works without
+      # the overlay: it builds the package from the host's own pkgs, so
+      # cross-compilation and the host's overlays apply.
       nixosModules.default =
         { pkgs, ... }:
         {
           imports = [ ./nix/module.nix ];
-          services.eosc-perf.package = lib.mkDefault self.packages.${pkgs.stdenv.hostPlatform.system}.default;
+          services.eosc-perf.package = lib.mkDefault (
+            pkgs.eosc-perf-api or (pkgs.callPackage ./nix/package.nix { })
+          );
         };
 
       checks = forAllSystems (

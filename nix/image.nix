@@ -2,7 +2,7 @@
 # pkgs/build-support/docker/default.nix; arguments as documented in
 # doc/build-helpers/images/dockertools.section.md). It holds the program and
 # its closure (a static binary: nothing else), CA certificates and the time
-# zone database — no shell, no package manager. `config` is the Docker Image
+# zone database (the whole tzdata output) — no shell, no package manager. `config` is the Docker Image
 # Specification v1.3 config object, written into the image as given.
 #
 #   nix build .#image && docker load < result     (or: podman load -i result)
@@ -38,8 +38,9 @@ dockerTools.buildLayeredImage {
     Env = [
       "FLASK_ENV=production"
       "LISTEN_ADDR=:5000"
-      # Go reads time zones from $ZONEINFO; referencing tzdata here also puts
-      # it (and only its zoneinfo) into the image's closure.
+      # Go reads time zones from $ZONEINFO. Referencing tzdata here puts its
+      # whole output (share/zoneinfo and the rest of the package, a few MB)
+      # into the image's closure, not only the zoneinfo directory.
       "ZONEINFO=${tzdata}/share/zoneinfo"
     ];
     # `healthcheck` GETs /healthz on the port of LISTEN_ADDR and exits 0 on 200.

@@ -1,22 +1,30 @@
-# The PostgreSQL half of services.eosc-perf (options in ./module.nix): the
-# database of an API on this host (database.createLocally) or of an API on
-# another host of backend-net (databaseServer.enable).
+# The PostgreSQL half of services.eosc-perf (options in ./module-options.nix):
+# the database of an API on this host (database.createLocally) or of API
+# hosts elsewhere on backend-net (databaseServer.enable), and its backup.
 #
 # nixpkgs sources checked (nixos-26.05 line):
-# - nixos/modules/services/databases/postgresql.nix: enable, package (default
-#   by stateVersion: pinned here), dataDir (a non-default one gets
+# - nixos/modules/services/databases/postgresql.nix: enable, package (a
+#   mkDefault from system.stateVersion: pinned here at priority 900, only
+#   with database.manageServer), dataDir (a non-default one gets
 #   ReadWritePaths but is not created: we create it), settings (freeform;
 #   listen_addresses is set without mkDefault, hence mkForce), settings.port,
 #   authentication (our lines come first: the defaults are mkAfter),
-#   identMap, ensureDatabases, ensureUsers (ensureDBOwnership needs a database
-#   of the same name), and the postgresql-setup.service whose `script` we
-#   extend (it runs as postgres with psql on PATH and PGPORT set).
-# - nixos/modules/services/networking/firewall.nix (allowedTCPPorts),
-#   firewall-nftables.nix (extraInputRules: appended to the input-allow
-#   chain) and firewall-iptables.nix (extraCommands: run before the final
-#   refuse rule; chains nixos-fw, nixos-fw-accept); the backend follows
-#   networking.nftables.enable.
-# - systemd.tmpfiles.rules: nixos/modules/system/boot/systemd/tmpfiles.nix.
+#   identMap, ensureDatabases, ensureUsers (ensureDBOwnership needs a
+#   database of the same name), and postgresql-setup.service, whose `script`
+#   we extend (it runs as postgres with psql on PATH and PGPORT set).
+# - Without database.manageServer the module touches none of package,
+#   dataDir, port or listen_addresses: like nixpkgs'
+#   services/web-apps/miniflux.nix and gotosocial.nix (createLocally), it
+#   only adds ensureDatabases, ensureUsers and pg_hba/identMap lines, which
+#   merge with the host's own.
+# - The backup mirrors services/backup/postgresql-backup.nix (a oneshot
+#   service as postgres with startAt, requires postgresql.target, umask 0077,
+#   a tmpfiles rule for its directory, an in-progress file renamed when
+#   complete), with pg_dump's custom format and a retention count, which
+#   services.postgresqlBackup lacks (it keeps one previous dump).
+# - Firewall rules: ./module-firewall.nix.
+# - systemd.tmpfiles.rules: nixos/modules/system/boot/systemd/tmpfiles.nix;
+#   systemd.services.<name>.startAt: nixos/lib/systemd-unit-options.nix.
 {
   config,
   lib,
@@ -29,26 +37,32 @@ let
 
   cfg = config.services.eosc-perf;
   db = cfg.database;
+  pg = config.services.postgresql;
   production = cfg.environment == "production";
   forLocalApi = cfg.enable && db.createLocally;
   forRemoteApi = cfg.databaseServer.enable;
+  managed = db.manageServer;
+  # The server's port: ours when we own it, else the host's (asserted equal).
+  port = if managed then db.port else pg.settings.port;
 
   settingsReference = lib.listToAttrs (
     map (s: lib.nameValuePair s.name s) (lib.importJSON ./settings.json).settings
   );
 
-  # The role's password: the operator's file, or in development the program's
-  # own development default (what the API uses when DB_PASSWORD is unset), so
-  # that both ends agree without configuration. Never a secret in the store.
+  # The role's password: the operator's file or, for API hosts in
+  # development, the program's own development default (what the API uses
+  # when DB_PASSWORD is unset), so that both ends agree without
+  # configuration. A local API needs none (peer authentication).
   developmentPassword = settingsReference.DB_PASSWORD.default.development;
   rolePasswordFile =
     if db.passwordFile != null then
       db.passwordFile
-    else if !production then
+    else if forRemoteApi && !production then
       pkgs.writeText "eosc-perf-db-password-development" developmentPassword
     else
       null;
 
+  apiAddresses = cfg.databaseServer.apiAddresses;
   # A host address without a prefix length means that host alone.
   hostMask =
     a:
@@ -58,87 +72,87 @@ let
       "${a}/128"
     else
       "${a}/32";
-  isIPv6 = a: lib.hasInfix ":" a;
-  apiAddresses = map hostMask cfg.databaseServer.apiAddresses;
-  apiIPv4 = lib.filter (a: !isIPv6 a) apiAddresses;
-  apiIPv6 = lib.filter isIPv6 apiAddresses;
-  port = toString db.port;
-  backendInterfaces = cfg.databaseServer.interfaces;
-
-  # Production source filter: 5432 from the API hosts, on backend-net only.
-  nftablesRule =
-    let
-      iif = lib.optionalString (backendInterfaces != [ ]) "iifname { ${
-        lib.concatMapStringsSep ", " (i: ''"${i}"'') backendInterfaces
-      } } ";
-      rule =
-        family: addrs:
-        lib.optionalString (addrs != [ ])
-          "${iif}${family} saddr { ${lib.concatStringsSep ", " addrs} } tcp dport ${port} accept comment \"eosc-perf: API hosts to PostgreSQL\"\n";
-    in
-    rule "ip" apiIPv4 + rule "ip6" apiIPv6;
-  iptablesRules = lib.concatMapStrings (
-    a:
-    let
-      tool = if isIPv6 a then "ip6tables" else "iptables";
-      rule =
-        iif:
-        "${tool} -w -A nixos-fw -p tcp --dport ${port} -s ${a}${
-          lib.optionalString (iif != null) " -i ${iif}"
-        } -j nixos-fw-accept\n";
-    in
-    if backendInterfaces == [ ] then rule null else lib.concatMapStrings rule backendInterfaces
-  ) apiAddresses;
+  listenAddresses = cfg.databaseServer.listenAddresses;
 
   # psql runs the backquoted command through the shell and keeps its output
-  # in a variable, so the password is neither in the store nor on a command
-  # line; :'password' quotes it as a literal. Re-run at every start, so
+  # in a variable: `eosc-perf-api scram-verifier` reads the credential and
+  # prints its SCRAM-SHA-256 verifier, which PostgreSQL stores unchanged. The
+  # password is in no store path, on no command line, and never reaches
+  # PostgreSQL (so log_statement cannot log it). Re-run at every start, so
   # changing the file changes the password.
   setPasswordScript = ''
     psql -v ON_ERROR_STOP=1 -d postgres <<'EOF'
-    \set password `cat "$CREDENTIALS_DIRECTORY/eosc-perf-db-password"`
-    ALTER ROLE "${db.user}" WITH LOGIN PASSWORD :'password';
+    \set verifier `${lib.getExe cfg.package} scram-verifier --password-file "$CREDENTIALS_DIRECTORY/eosc-perf-db-password"`
+    ALTER ROLE "${db.user}" WITH LOGIN PASSWORD :'verifier';
     EOF
   '';
   ownershipScript = ''
     psql -v ON_ERROR_STOP=1 -d postgres -tAc 'ALTER DATABASE "${db.name}" OWNER TO "${db.user}"'
   '';
+
+  backupScript = ''
+    set -euo pipefail
+    umask 0077
+    dir=${lib.escapeShellArg cfg.backup.directory}
+    stamp=$(date -u +%Y%m%dT%H%M%SZ)
+    pg_dump --host=/run/postgresql --port=${toString port} --format=custom \
+      --file="$dir/.${db.name}-$stamp.dump.in-progress" ${db.name}
+    mv "$dir/.${db.name}-$stamp.dump.in-progress" "$dir/${db.name}-$stamp.dump"
+    # Retention: the newest ${toString cfg.backup.keep} dumps (the names sort by time).
+    find "$dir" -maxdepth 1 -name '${db.name}-*.dump' -printf '%f\n' | sort -r \
+      | tail -n +${toString (cfg.backup.keep + 1)} | while read -r old; do rm -f -- "$dir/$old"; done
+  '';
 in
 {
-  config = mkIf (forLocalApi || forRemoteApi) (mkMerge [
-    {
-      services.postgresql = {
-        enable = true;
-        # Pinned, not left to system.stateVersion: a data directory belongs to
-        # one major version. nixpkgs' postgresql.nix sets its own
-        # `package = mkDefault …` (from stateVersion), and types.package
-        # refuses two definitions of one priority: 900 beats that default
-        # (1000) and still yields to a plain user setting (100).
-        package = lib.mkOverride 900 pkgs.postgresql_17;
-        dataDir = cfg.dataDir;
-        settings.port = db.port;
-        ensureDatabases = [ db.name ];
-        ensureUsers = [
+  config = mkMerge [
+    (mkIf (forLocalApi || forRemoteApi) (mkMerge [
+      {
+        assertions = [
           {
-            name = db.user;
-            ensureDBOwnership = db.user == db.name;
+            assertion = managed || pg.settings.port == db.port;
+            message = "services.eosc-perf: database.port (${toString db.port}) differs from the port of this host's PostgreSQL (services.postgresql.settings.port = ${toString pg.settings.port}); set services.eosc-perf.database.port = config.services.postgresql.settings.port, or database.manageServer = true.";
           }
         ];
-      };
 
-      # The volume: created (or its owner and mode corrected) at boot, after
-      # local file systems are mounted; postgresql.service has
-      # RequiresMountsFor= on it.
-      systemd.tmpfiles.rules = [ "d ${cfg.dataDir} 0700 postgres postgres - -" ];
+        services.postgresql = {
+          # As miniflux.nix with createLocally: enabling is not owning.
+          enable = true;
+          ensureDatabases = [ db.name ];
+          ensureUsers = [
+            {
+              name = db.user;
+              ensureDBOwnership = db.user == db.name;
+            }
+          ];
+        };
 
-      systemd.services.postgresql-setup = mkMerge [
-        (mkIf (rolePasswordFile != null) {
-          serviceConfig.LoadCredential = [ "eosc-perf-db-password:${rolePasswordFile}" ];
-          script = lib.mkAfter setPasswordScript;
-        })
-        (mkIf (db.user != db.name) { script = lib.mkAfter ownershipScript; })
-      ];
-    }
+        systemd.services.postgresql-setup = mkMerge [
+          (mkIf (rolePasswordFile != null) {
+            serviceConfig.LoadCredential = [ "eosc-perf-db-password:${rolePasswordFile}" ];
+            script = lib.mkAfter setPasswordScript;
+          })
+          (mkIf (db.user != db.name) { script = lib.mkAfter ownershipScript; })
+        ];
+      }
+
+      # The module owns the server: the volume, the major version, the port.
+      (mkIf managed {
+        services.postgresql = {
+          # Pinned, not left to system.stateVersion: a data directory belongs
+          # to one major version. nixpkgs' postgresql.nix sets its own
+          # `package = mkDefault …` (from stateVersion), and types.package
+          # refuses two definitions of one priority: 900 beats that default
+          # (1000) and still yields to a plain user setting (100).
+          package = lib.mkOverride 900 pkgs.postgresql_17;
+          dataDir = cfg.dataDir;
+          settings.port = db.port;
+        };
+        # The volume: created (or its owner and mode corrected) at boot,
+        # after local file systems are mounted; postgresql.service has
+        # RequiresMountsFor= on it.
+        systemd.tmpfiles.rules = [ "d ${cfg.dataDir} 0700 postgres postgres - -" ];
+      })
+    ]))
 
     # The API on this host: peer authentication over the Unix socket. The
     # service's user (eosc-perf) is mapped to the role.
@@ -151,45 +165,98 @@ in
       '';
     })
 
-    (mkIf (forRemoteApi && production) {
+    (mkIf forRemoteApi (mkMerge [
+      {
+        assertions = [
+          {
+            assertion = !production || listenAddresses != [ ];
+            message = "services.eosc-perf.databaseServer: production needs listenAddresses (this host's backend-net addresses).";
+          }
+          {
+            assertion = !production || apiAddresses != [ ];
+            message = "services.eosc-perf.databaseServer: production needs apiAddresses (the API hosts on backend-net).";
+          }
+          {
+            assertion = !production || db.passwordFile != null;
+            message = "services.eosc-perf.databaseServer: production needs database.passwordFile (the role's password).";
+          }
+          {
+            assertion =
+              let
+                current = toString (pg.settings.listen_addresses or "localhost");
+                listed = lib.splitString "," (lib.replaceStrings [ " " ] [ "" ] current);
+              in
+              managed || current == "*" || lib.all (a: lib.elem a listed) listenAddresses;
+            message = "services.eosc-perf.databaseServer: this host's PostgreSQL (services.postgresql.settings.listen_addresses = \"${toString (pg.settings.listen_addresses or "localhost")}\") does not listen on ${lib.concatStringsSep ", " listenAddresses}; add them there, or set database.manageServer = true.";
+          }
+        ];
+        services.postgresql.authentication =
+          if apiAddresses != [ ] then
+            lib.concatMapStrings (a: "host ${db.name} ${db.user} ${a} scram-sha-256\n") (
+              map hostMask apiAddresses
+            )
+          else
+            "host ${db.name} ${db.user} all scram-sha-256\n";
+        services.eosc-perf.internal.firewall = mkMerge [
+          (mkIf (apiAddresses != [ ]) {
+            sourceRules = [
+              {
+                port = port;
+                sources = apiAddresses;
+                interfaces = cfg.databaseServer.interfaces;
+                comment = "eosc-perf: API hosts to PostgreSQL";
+              }
+            ];
+          })
+          (mkIf (apiAddresses == [ ] && cfg.openFirewall) { globalPorts = [ port ]; })
+        ];
+      }
+      (mkIf managed {
+        # listen_addresses is set by nixpkgs without mkDefault: mkForce.
+        services.postgresql.settings.listen_addresses = mkForce (
+          if listenAddresses != [ ] then
+            lib.concatStringsSep "," listenAddresses
+          else if cfg.openFirewall && !production then
+            "*"
+          else
+            "localhost"
+        );
+        # Binding those addresses needs them configured: wait for the
+        # network (the nixpkgs unit only orders itself after network.target).
+        systemd.services.postgresql = {
+          wants = [ "network-online.target" ];
+          after = [ "network-online.target" ];
+        };
+      })
+    ]))
+
+    {
       assertions = [
         {
-          assertion = cfg.databaseServer.listenAddresses != [ ];
-          message = "services.eosc-perf.databaseServer: production needs listenAddresses (this host's backend-net addresses).";
-        }
-        {
-          assertion = cfg.databaseServer.apiAddresses != [ ];
-          message = "services.eosc-perf.databaseServer: production needs apiAddresses (the API host on backend-net).";
-        }
-        {
-          assertion = db.passwordFile != null;
-          message = "services.eosc-perf.databaseServer: production needs database.passwordFile (the role's password).";
+          assertion = cfg.backup.enable -> forLocalApi || forRemoteApi;
+          message = "services.eosc-perf.backup runs where this module configures PostgreSQL: enable databaseServer (database host) or the API with database.createLocally.";
         }
       ];
-      services.postgresql.settings.listen_addresses = mkForce (
-        lib.concatStringsSep "," cfg.databaseServer.listenAddresses
-      );
-      # Binding those addresses needs them configured: wait for the network
-      # (the nixpkgs unit only orders itself after network.target).
-      systemd.services.postgresql = {
-        wants = [ "network-online.target" ];
-        after = [ "network-online.target" ];
+    }
+    (mkIf (cfg.backup.enable && (forLocalApi || forRemoteApi)) {
+      systemd.tmpfiles.rules = [ "d ${cfg.backup.directory} 0700 postgres postgres - -" ];
+      systemd.services.eosc-perf-backup = {
+        description = "Dump of the eosc-perf database";
+        requires = [ "postgresql.target" ];
+        after = [ "postgresql.target" ];
+        path = [
+          pg.package
+          pkgs.coreutils
+          pkgs.findutils
+        ];
+        startAt = cfg.backup.startAt;
+        script = backupScript;
+        serviceConfig = {
+          Type = "oneshot";
+          User = "postgres";
+          Group = "postgres";
+        };
       };
-      services.postgresql.authentication = lib.concatMapStrings (
-        a: "host ${db.name} ${db.user} ${a} scram-sha-256\n"
-      ) apiAddresses;
-      networking.firewall.extraInputRules = mkIf config.networking.nftables.enable nftablesRule;
-      networking.firewall.extraCommands = mkIf (!config.networking.nftables.enable) iptablesRules;
     })
-
-    # Development: as the development compose file, which published 5432.
-    # The role still needs its password over TCP.
-    (mkIf (!production) {
-      services.postgresql.settings.listen_addresses = mkForce "*";
-      services.postgresql.authentication = ''
-        host ${db.name} ${db.user} all scram-sha-256
-      '';
-      networking.firewall.allowedTCPPorts = [ db.port ];
-    })
-  ]);
+  ];
 }

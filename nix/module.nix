@@ -1,27 +1,31 @@
 # NixOS module services.eosc-perf: what the original docker-compose deployment
-# declared (DESIGN.md §6), for the two hosts of a production setup:
+# declared (DESIGN.md §6), for the hosts of a production setup:
 #
-#   API host       services.eosc-perf.enable: the API listens on its frontend-net
-#                  address, port 5000 is opened on the frontend-net interfaces
-#                  only. The database is either local (database.createLocally:
-#                  PostgreSQL on this host, peer authentication over
+#   proxy host     services.eosc-perf.proxy.enable: nginx with TLS on
+#                  frontend-net, in front of one or more API hosts
+#                  (module-proxy.nix).
+#   API host       services.eosc-perf.enable: the API listens on its address
+#                  towards the proxy (or on 127.0.0.1 when the proxy runs on
+#                  the same host); its port is opened on frontendInterfaces
+#                  and/or to proxyAddresses only. The database is either
+#                  local (database.createLocally: peer authentication over
 #                  /run/postgresql) or on a database host (database.host).
-#   database host  services.eosc-perf.databaseServer.enable: PostgreSQL listens
-#                  on its backend-net addresses only, and 5432 is reachable from
-#                  the API host only (firewall rule on the source address plus a
-#                  pg_hba line for it).
+#   database host  services.eosc-perf.databaseServer.enable: PostgreSQL
+#                  listens on its backend-net addresses only, the database
+#                  port is reachable from the API hosts only (a firewall rule
+#                  on the source address plus a pg_hba line each); optionally
+#                  the backup (module-postgresql.nix).
 #
-# Wherever PostgreSQL runs, its data directory is the "volume": dataDir
-# (/data, the original PGDATA), created with owner postgres and mode 0700.
-# In production secrets are only files, handed to the service as systemd
-# credentials (LoadCredential; the program reads SECRET_KEY_FILE and
-# DB_PASSWORD_FILE = %d/…): they never enter the Nix store or the unit's
-# environment, and a configuration without them is refused at evaluation.
-# Development mode uses the program's development defaults and opens 5000
-# and 5432, as the development compose file published them.
-#
-# The PostgreSQL side lives in ./module-postgresql.nix. nixpkgs sources
-# checked for every option set here are named next to it.
+# The module owns the PostgreSQL server only when asked
+# (database.manageServer); otherwise it adds its database and role to the
+# host's own PostgreSQL. In production secrets are only files, handed to the
+# service as systemd credentials (LoadCredential; the program reads
+# SECRET_KEY_FILE and DB_PASSWORD_FILE = %d/…): they never enter the Nix
+# store or the unit's environment, and a configuration without them is
+# refused at evaluation. Development listens on loopback and opens nothing
+# unless openFirewall is set. The firewall follows networking.firewall.backend
+# (module-firewall.nix). nixpkgs sources checked for every option set here
+# are named next to it.
 {
   config,
   lib,
@@ -80,19 +84,38 @@ let
     ref ? enum && !(lib.elem (renderSetting cfg.settings.${n}) ref.enum)
   ) (lib.attrNames cfg.settings);
 
+  proxyHere = cfg.proxy.enable;
+  # null: every address.
+  listenAddress =
+    if cfg.listenAddress != null then
+      cfg.listenAddress
+    else if proxyHere || (!production && !cfg.openFirewall) then
+      "127.0.0.1"
+    else
+      null;
+  loopbackOnly = listenAddress == "127.0.0.1" || listenAddress == "::1" || listenAddress == "localhost";
   listenAddr =
     let
       host =
-        if cfg.listenAddress == null then
+        if listenAddress == null then
           ""
-        else if lib.hasInfix ":" cfg.listenAddress then
-          "[${cfg.listenAddress}]"
+        else if lib.hasInfix ":" listenAddress then
+          "[${listenAddress}]"
         else
-          cfg.listenAddress;
+          listenAddress;
     in
     "${host}:${toString cfg.port}";
 
   localDatabase = cfg.database.createLocally;
+  # The port of a local PostgreSQL is the server's own unless the module
+  # owns the server (module-postgresql.nix asserts that they agree).
+  dbPort =
+    if localDatabase && !cfg.database.manageServer && config.services.postgresql.enable then
+      config.services.postgresql.settings.port
+    else
+      cfg.database.port;
+  apiPortOpened =
+    cfg.openFirewall || cfg.frontendInterfaces != [ ] || cfg.proxyAddresses != [ ] || loopbackOnly;
   privilegedPort = cfg.port < 1024;
 
   # With peer authentication PostgreSQL never asks for a password, but the
@@ -114,8 +137,8 @@ let
   unitEnvironment = {
     FLASK_ENV = cfg.environment;
     LISTEN_ADDR = listenAddr;
-    DB_HOST = if localDatabase then "/run/postgresql" else cfg.database.host;
-    DB_PORT = toString cfg.database.port;
+    DB_HOST = if localDatabase then "/run/postgresql" else toString cfg.database.host;
+    DB_PORT = toString dbPort;
     DB_NAME = cfg.database.name;
     DB_USER = cfg.database.user;
   }
@@ -133,7 +156,9 @@ in
 {
   imports = [
     ./module-options.nix
+    ./module-firewall.nix
     ./module-postgresql.nix
+    ./module-proxy.nix
   ];
 
   config = mkMerge [
@@ -152,8 +177,16 @@ in
           message = "services.eosc-perf.settings: invalid value for ${lib.concatStringsSep ", " (map (n: "${n} (one of ${lib.concatStringsSep ", " settingsReference.${n}.enum})") badEnumSettings)}.";
         }
         {
-          assertion = !(inStore cfg.secretKeyFile) && !(inStore cfg.database.passwordFile);
-          message = "services.eosc-perf: secretKeyFile and database.passwordFile must not be in the Nix store (it is world-readable).";
+          assertion =
+            !(inStore cfg.secretKeyFile)
+            && !(inStore cfg.database.passwordFile)
+            && !(inStore cfg.environmentFile)
+            && !(inStore cfg.proxy.sslCertificateKey);
+          message = "services.eosc-perf: secretKeyFile, database.passwordFile, environmentFile and proxy.sslCertificateKey must not be in the Nix store (it is world-readable).";
+        }
+        {
+          assertion = !(cfg.enable && !localDatabase && cfg.database.host == null);
+          message = "services.eosc-perf: database.createLocally is false, so set database.host to the database host's address (for example its backend-net address \"198.18.2.3\"), or set createLocally = true to use PostgreSQL on this host.";
         }
         {
           assertion = !(cfg.enable && localDatabase && cfg.databaseServer.enable);
@@ -178,18 +211,35 @@ in
         }
       ];
       warnings =
-        lib.optional (cfg.listenAddress == null && cfg.frontendInterfaces != [ ])
-          "services.eosc-perf: listenAddress is null, so the API listens on every address; only the firewall keeps port ${toString cfg.port} off the other interfaces.";
-
-      # Per-interface open ports: nixos/modules/services/networking/firewall.nix
-      # (networking.firewall.interfaces.<name>.allowedTCPPorts).
-      networking.firewall.interfaces = lib.genAttrs cfg.frontendInterfaces (_: {
-        allowedTCPPorts = [ cfg.port ];
-      });
+        lib.optional (listenAddress == null && cfg.frontendInterfaces != [ ] && !cfg.openFirewall)
+          "services.eosc-perf: listenAddress is null, so the API listens on every address; only the firewall keeps port ${toString cfg.port} off the other interfaces."
+        ++ lib.optional (!apiPortOpened)
+          "services.eosc-perf: the API listens on ${
+            if listenAddress == null then "every address" else listenAddress
+          } but no firewall rule opens port ${toString cfg.port}, so no other host reaches it. Set services.eosc-perf.frontendInterfaces = [ \"eth1\" ] (the interfaces towards the clients or the proxy), proxyAddresses = [ <proxy address> ], openFirewall = true, or proxy.enable = true to put nginx in front on this host.";
     })
 
-    (mkIf (cfg.enable && !production) {
-      networking.firewall.allowedTCPPorts = [ cfg.port ];
+    # Port policy (rendered for the host's firewall backend by
+    # module-firewall.nix): in production frontendInterfaces and/or
+    # proxyAddresses; every interface with openFirewall; nothing else in
+    # development.
+    (mkIf cfg.enable {
+      services.eosc-perf.internal.firewall = mkMerge [
+        (mkIf cfg.openFirewall { globalPorts = [ cfg.port ]; })
+        (mkIf (production && !cfg.openFirewall && cfg.proxyAddresses == [ ]) {
+          interfacePorts = lib.genAttrs cfg.frontendInterfaces (_: [ cfg.port ]);
+        })
+        (mkIf (production && !cfg.openFirewall && cfg.proxyAddresses != [ ]) {
+          sourceRules = [
+            {
+              inherit (cfg) port;
+              sources = cfg.proxyAddresses;
+              interfaces = cfg.frontendInterfaces;
+              comment = "eosc-perf: proxies to the API";
+            }
+          ];
+        })
+      ];
     })
 
     (mkIf cfg.enable {
@@ -255,7 +305,9 @@ in
             "~@privileged"
           ];
         }
-        // lib.optionalAttrs privilegedPort { AmbientCapabilities = [ "CAP_NET_BIND_SERVICE" ]; };
+        // lib.optionalAttrs privilegedPort { AmbientCapabilities = [ "CAP_NET_BIND_SERVICE" ]; }
+        # Read by systemd (as root) before the service starts.
+        // lib.optionalAttrs (cfg.environmentFile != null) { EnvironmentFile = cfg.environmentFile; };
       };
     })
   ];

@@ -20,6 +20,9 @@ commands:
                             the effective settings (secrets redacted), or the
                             settings reference
   healthcheck               exit 0 when the local service answers /healthz
+  scram-verifier [--password-file FILE]
+                            print the SCRAM-SHA-256 verifier of a password (from
+                            FILE or stdin) for PostgreSQL's ALTER ROLE … PASSWORD
   version                   print the version
 `
 
@@ -47,6 +50,8 @@ func Run(ctx context.Context, args []string, lookup LookupEnv, stdout, stderr io
 		err = runConfig(rest, lookup, dir, stdout, stderr)
 	case "healthcheck":
 		err = runHealthcheck(ctx, lookup, dir)
+	case "scram-verifier":
+		err = runScramVerifier(rest, os.Stdin, stdout, stderr)
 	case "version":
 		_, err = fmt.Fprintln(stdout, Version)
 	case "help", "-h", "--help":

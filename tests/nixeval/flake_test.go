@@ -6,21 +6,18 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
 )
 
-// The pin of research/nix.md §1.1: nixos-26.05 at 8eeec934, locked by
-// several independent flake.lock files with this narHash.
-var wantNixpkgsLock = map[string]any{
-	"lastModified": float64(1784011430),
-	"narHash":      "sha256-lDebytrYdd47IBLwvNOD+6AGeoqZ78CIKlp70hzW280=",
-	"owner":        "NixOS",
-	"repo":         "nixpkgs",
-	"rev":          "8eeec934ae0dbeca3d7868c059568a65c08b2fc3",
-	"type":         "github",
-}
+// The lock must pin nixpkgs by revision and content hash, whatever revision
+// `nix flake update` chose: a fixed revision here would fail the first update.
+var (
+	revPattern     = regexp.MustCompile(`^[0-9a-f]{40}$`)
+	narHashPattern = regexp.MustCompile(`^sha256-[A-Za-z0-9+/]{43}=$`)
+)
 
 func TestFlakeLockPinsNixos2605(t *testing.T) {
 	raw, err := os.ReadFile(filepath.Join(repoRoot(t), "flake.lock"))
@@ -49,10 +46,36 @@ func TestFlakeLockPinsNixos2605(t *testing.T) {
 		t.Errorf("root inputs %v, want only nixpkgs", got)
 	}
 	np := lock.Nodes["nixpkgs"]
-	if !reflect.DeepEqual(np.Locked, wantNixpkgsLock) {
-		t.Errorf("nixpkgs locked %v, want %v", np.Locked, wantNixpkgsLock)
+	if got := sortedKeys(np.Locked); !slices.Equal(got, []string{"lastModified", "narHash", "owner", "repo", "rev", "type"}) {
+		t.Errorf("nixpkgs locked has %v, want lastModified, narHash, owner, repo, rev, type", got)
 	}
-	wantOriginal := map[string]any{"owner": "NixOS", "repo": "nixpkgs", "ref": "nixos-26.05", "type": "github"}
+	for k, want := range map[string]string{"owner": "NixOS", "repo": "nixpkgs", "type": "github"} {
+		if np.Locked[k] != want {
+			t.Errorf("nixpkgs locked %s = %v, want %q (the same repository as flake.nix's url)", k, np.Locked[k], want)
+		}
+	}
+	if rev, _ := np.Locked["rev"].(string); !revPattern.MatchString(rev) {
+		t.Errorf("nixpkgs locked rev %v, want a full commit hash", np.Locked["rev"])
+	}
+	if h, _ := np.Locked["narHash"].(string); !narHashPattern.MatchString(h) {
+		t.Errorf("nixpkgs locked narHash %v, want an SRI sha256 hash", np.Locked["narHash"])
+	}
+	if lm, _ := np.Locked["lastModified"].(float64); lm < 1.7e9 || lm != float64(int64(lm)) {
+		t.Errorf("nixpkgs locked lastModified %v, want a Unix time", np.Locked["lastModified"])
+	}
+	// The pin's consistency: the lock was made from the url flake.nix names.
+	flake, err := os.ReadFile(filepath.Join(repoRoot(t), "flake.nix"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`inputs\.nixpkgs\.url = "github:NixOS/nixpkgs/([^"]+)";`).FindSubmatch(flake)
+	if m == nil {
+		t.Fatal(`flake.nix has no inputs.nixpkgs.url = "github:NixOS/nixpkgs/<branch>"`)
+	}
+	if string(m[1]) != "nixos-26.05" {
+		t.Errorf("flake.nix follows %s, want nixos-26.05 (DESIGN.md §6)", m[1])
+	}
+	wantOriginal := map[string]any{"owner": "NixOS", "repo": "nixpkgs", "ref": string(m[1]), "type": "github"}
 	if !reflect.DeepEqual(np.Original, wantOriginal) {
 		t.Errorf("nixpkgs original %v, want %v", np.Original, wantOriginal)
 	}

@@ -16,7 +16,27 @@ type moduleResult struct {
 		Interfaces      map[string][]int `json:"interfaces"`
 		ExtraInputRules string           `json:"extraInputRules"`
 		ExtraCommands   string           `json:"extraCommands"`
+		Backend         string           `json:"backend"`
+		Zones           map[string]zone  `json:"zones"`
 	} `json:"firewall"`
+	Nginx struct {
+		Enable                   bool `json:"enable"`
+		RecommendedProxySettings bool `json:"recommendedProxySettings"`
+		RecommendedTLSSettings   bool `json:"recommendedTlsSettings"`
+		Upstreams                map[string]struct {
+			Servers     map[string]map[string]any `json:"servers"`
+			ExtraConfig string                    `json:"extraConfig"`
+		} `json:"upstreams"`
+		VirtualHosts map[string]struct {
+			ForceSSL          bool                `json:"forceSSL"`
+			EnableACME        bool                `json:"enableACME"`
+			ListenAddresses   []string            `json:"listenAddresses"`
+			SSLCertificate    *string             `json:"sslCertificate"`
+			SSLCertificateKey *string             `json:"sslCertificateKey"`
+			Locations         map[string]location `json:"locations"`
+		} `json:"virtualHosts"`
+		ACMECerts []string `json:"acmeCerts"`
+	} `json:"nginx"`
 	PostgreSQL struct {
 		Enable          bool     `json:"enable"`
 		Package         string   `json:"package"`
@@ -35,7 +55,24 @@ type moduleResult struct {
 	Units    map[string]unit `json:"units"`
 }
 
+type zone struct {
+	Interfaces []string         `json:"interfaces"`
+	Target     string           `json:"target"`
+	Ports      []string         `json:"ports"`
+	Rules      []map[string]any `json:"rules"`
+}
+
+type location struct {
+	ProxyPass   *string `json:"proxyPass"`
+	TryFiles    *string `json:"tryFiles"`
+	Root        *string `json:"root"`
+	Return      *string `json:"return"`
+	ExtraConfig string  `json:"extraConfig"`
+}
+
 type unit struct {
+	StartAt       any               `json:"startAt"`
+	Path          []string          `json:"path"`
 	Requires      []string          `json:"requires"`
 	After         []string          `json:"after"`
 	Environment   map[string]string `json:"environment"`
@@ -71,7 +108,7 @@ const (
 	apiFrontend = `listenAddress = "198.18.1.1"; frontendInterfaces = [ "eth1" ];`
 	remoteDB    = `database = { createLocally = false; host = "198.18.2.3"; passwordFile = "/run/secrets/eosc-perf/db-password"; };`
 	dbServer    = `databaseServer = { enable = true; listenAddresses = [ "198.18.2.3" ]; interfaces = [ "eth1" ]; apiAddresses = [ "198.18.2.1" ]; };
-		database.passwordFile = "/run/secrets/eosc-perf/db-password";`
+		database.passwordFile = "/run/secrets/eosc-perf/db-password"; database.manageServer = true;`
 )
 
 func TestModuleEvaluation(t *testing.T) {
@@ -83,7 +120,7 @@ func TestModuleEvaluation(t *testing.T) {
 	}{
 		{
 			name:   "production API with a local database: 5000 on frontend-net only, peer authentication on the socket",
-			config: `{ services.eosc-perf = { enable = true; ` + apiFrontend + productionSecrets + ` }; }`,
+			config: `{ services.eosc-perf = { enable = true; database.manageServer = true; ` + apiFrontend + productionSecrets + ` }; }`,
 			check: func(t *testing.T, r moduleResult) {
 				wantNoFailedAssertions(t, r)
 				wantPorts(t, "global", r.Firewall.AllowedTCPPorts)
@@ -141,7 +178,13 @@ func TestModuleEvaluation(t *testing.T) {
 				wantListed(t, "postgresql after", wantUnit(t, r, "postgresql").After, "network-online.target")
 				setup := wantUnit(t, r, "postgresql-setup")
 				wantCredential(t, setup, "eosc-perf-db-password:/run/secrets/eosc-perf/db-password")
-				wantContains(t, "postgresql-setup script", setup.Script, `ALTER ROLE "eosc_perf" WITH LOGIN PASSWORD :'password'`)
+				// Defect 5: the verifier, never the password, goes to PostgreSQL.
+				wantContains(t, "postgresql-setup script", setup.Script,
+					`\set verifier `+"`"+`/nix/store/00000000000000000000000000000000-eosc-perf-api/bin/eosc-perf-api scram-verifier --password-file "$CREDENTIALS_DIRECTORY/eosc-perf-db-password"`+"`")
+				wantContains(t, "postgresql-setup script", setup.Script, `ALTER ROLE "eosc_perf" WITH LOGIN PASSWORD :'verifier';`)
+				if strings.Contains(setup.Script, "cat ") {
+					t.Errorf("the setup script reads the password itself:\n%s", setup.Script)
+				}
 			},
 		},
 		{
@@ -164,31 +207,54 @@ func TestModuleEvaluation(t *testing.T) {
 			},
 		},
 		{
-			name:   "development API with a local database: 5000 and 5432 open, no secrets needed",
-			config: `{ services.eosc-perf = { enable = true; environment = "development"; }; }`,
+			// Defect 4: development opened 5000 and 5432 everywhere, with the
+			// published development password.
+			name:   "development API with a local database: loopback only, nothing opened, no TCP role",
+			config: `{ services.eosc-perf = { enable = true; environment = "development"; database.manageServer = true; }; }`,
 			check: func(t *testing.T, r moduleResult) {
 				wantNoFailedAssertions(t, r)
-				wantPorts(t, "global", r.Firewall.AllowedTCPPorts, 5000, 5432)
+				wantPorts(t, "global", r.Firewall.AllowedTCPPorts)
 				wantInterfaces(t, r, map[string][]int{})
-				wantPostgreSQL(t, r, "*", "/data")
-				wantContains(t, "pg_hba", r.PostgreSQL.Authentication, "host eosc_perf eosc_perf all scram-sha-256")
+				wantPostgreSQL(t, r, "localhost", "/data")
+				if strings.Contains(r.PostgreSQL.Authentication, "host eosc_perf") {
+					t.Errorf("a TCP pg_hba line for the role in development:\n%s", r.PostgreSQL.Authentication)
+				}
 				api := wantUnit(t, r, "eosc-perf")
-				wantEnv(t, api, map[string]string{"FLASK_ENV": "development", "LISTEN_ADDR": ":5000"})
+				wantEnv(t, api, map[string]string{"FLASK_ENV": "development", "LISTEN_ADDR": "127.0.0.1:5000"})
 				if _, ok := api.Environment["SECRET_KEY_FILE"]; ok {
 					t.Error("SECRET_KEY_FILE set without secretKeyFile")
 				}
-				setup := wantUnit(t, r, "postgresql-setup")
-				wantCredentialPrefix(t, setup, "eosc-perf-db-password:/nix/store/") // the development default
+				if setup, ok := r.Units["postgresql-setup"]; ok && len(setup.credentials()) > 0 {
+					t.Errorf("a role password for a peer-authenticated local API: %q", setup.credentials())
+				}
 			},
 		},
 		{
-			name:   "development database host: 5432 open everywhere, password required",
-			config: `{ services.eosc-perf = { environment = "development"; databaseServer.enable = true; }; }`,
+			name:   "development API with openFirewall: every address, 5000 open",
+			config: `{ services.eosc-perf = { enable = true; environment = "development"; openFirewall = true; }; }`,
+			check: func(t *testing.T, r moduleResult) {
+				wantNoFailedAssertions(t, r)
+				wantPorts(t, "global", r.Firewall.AllowedTCPPorts, 5000)
+				wantEnv(t, wantUnit(t, r, "eosc-perf"), map[string]string{"LISTEN_ADDR": ":5000"})
+			},
+		},
+		{
+			name:   "development database host: loopback and closed unless openFirewall",
+			config: `{ services.eosc-perf = { environment = "development"; databaseServer.enable = true; database.manageServer = true; }; }`,
+			check: func(t *testing.T, r moduleResult) {
+				wantNoFailedAssertions(t, r)
+				wantPorts(t, "global", r.Firewall.AllowedTCPPorts)
+				wantPostgreSQL(t, r, "localhost", "/data")
+				wantFirstHBALine(t, r, "host eosc_perf eosc_perf all scram-sha-256")
+			},
+		},
+		{
+			name:   "development database host with openFirewall: every address, the port open",
+			config: `{ services.eosc-perf = { environment = "development"; openFirewall = true; databaseServer.enable = true; database.manageServer = true; }; }`,
 			check: func(t *testing.T, r moduleResult) {
 				wantNoFailedAssertions(t, r)
 				wantPorts(t, "global", r.Firewall.AllowedTCPPorts, 5432)
 				wantPostgreSQL(t, r, "*", "/data")
-				wantFirstHBALine(t, r, "host eosc_perf eosc_perf all scram-sha-256")
 			},
 		},
 		{
@@ -197,6 +263,24 @@ func TestModuleEvaluation(t *testing.T) {
 			check: func(t *testing.T, r moduleResult) {
 				wantFailedAssertion(t, r, "production needs secretKeyFile")
 				wantFailedAssertion(t, r, "production needs adminEntitlements")
+			},
+		},
+		{
+			// Defect 6: DB_HOST silently became /run/postgresql.
+			name:   "a remote database without database.host is refused, saying what to set",
+			config: `{ services.eosc-perf = { enable = true; ` + apiFrontend + productionSecrets + ` database = { createLocally = false; passwordFile = "/run/secrets/p"; }; }; }`,
+			check: func(t *testing.T, r moduleResult) {
+				wantFailedAssertion(t, r, "database.createLocally is false, so set database.host")
+			},
+		},
+		{
+			// Defect 6: production without frontendInterfaces left 5000 closed without a word.
+			name:   "production API whose port no rule opens is warned about",
+			config: `{ services.eosc-perf = { enable = true; ` + productionSecrets + remoteDB + ` }; }`,
+			check: func(t *testing.T, r moduleResult) {
+				wantNoFailedAssertions(t, r)
+				wantWarning(t, r, "no firewall rule opens port 5000")
+				wantWarning(t, r, "services.eosc-perf.frontendInterfaces")
 			},
 		},
 		{

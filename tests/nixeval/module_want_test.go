@@ -18,12 +18,22 @@ func wantNoFailedAssertions(t *testing.T, r moduleResult) {
 
 func wantFailedAssertion(t *testing.T, r moduleResult, fragment string) {
 	t.Helper()
-	for _, m := range r.FailedAssertions {
+	wantMessage(t, "failed assertion", r.FailedAssertions, fragment)
+}
+
+func wantWarning(t *testing.T, r moduleResult, fragment string) {
+	t.Helper()
+	wantMessage(t, "warning", r.Warnings, fragment)
+}
+
+func wantMessage(t *testing.T, kind string, messages []string, fragment string) {
+	t.Helper()
+	for _, m := range messages {
 		if strings.Contains(m, fragment) {
 			return
 		}
 	}
-	t.Errorf("no failed assertion mentions %q; failed: %q", fragment, r.FailedAssertions)
+	t.Errorf("no %s mentions %q; all: %q", kind, fragment, messages)
 }
 
 func wantPorts(t *testing.T, where string, got []int, want ...int) {

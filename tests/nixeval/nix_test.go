@@ -142,3 +142,16 @@ func runCommand(t testing.TB, name string, args ...string) ([]byte, error) {
 	defer cancel()
 	return exec.CommandContext(ctx, name, args...).CombinedOutput()
 }
+
+// evalFile evaluates a .nix file strictly with nix-instantiate and returns
+// its standard output and error output apart.
+func evalFile(t testing.TB, bin, file string) (stdout, stderr []byte, err error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "--readonly-mode", "--eval", "--strict", file)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err = cmd.Run()
+	return out.Bytes(), errOut.Bytes(), err
+}

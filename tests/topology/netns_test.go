@@ -29,20 +29,23 @@ const namePrefix = "eosct-"
 // not be searchable by PostgreSQL's account (a TMPDIR under /root is not).
 const runParent = "/tmp"
 
-// The addresses of the VM test's topology, moved into 198.18.0.0/15.
+// The addresses of the VM test's topology, moved into 198.18.0.0/15:
+// frontend-net 198.18.1.0/24, backend-net 198.18.2.0/24.
 const (
-	clientAddr   = "198.18.1.2"
-	apiFrontAddr = "198.18.1.1"
-	apiBackAddr  = "198.18.2.1"
-	dbAddr       = "198.18.2.3"
-	rogueAddr    = "198.18.2.4"
-	prefixLen    = "24"
+	clientAddr     = "198.18.1.2"
+	proxyFrontAddr = "198.18.1.1"
+	proxyBackAddr  = "198.18.2.10"
+	api1Addr       = "198.18.2.1"
+	api2Addr       = "198.18.2.2"
+	dbAddr         = "198.18.2.3"
+	rogueAddr      = "198.18.2.4"
+	prefixLen      = "24"
 )
 
 // network is one run's set of namespaces.
 type network struct {
-	run                        string // namePrefix + pid + random, unique to this run
-	sw, client, api, db, rogue string // namespace names
+	run                                      string // namePrefix + pid + random, unique to this run
+	sw, client, proxy, api1, api2, db, rogue string // namespace names
 }
 
 // link is one host's interface on one of the bridges.
@@ -60,9 +63,10 @@ func newNetwork(t *testing.T) *network {
 		t.Fatal(err)
 	}
 	run := namePrefix + strconv.Itoa(os.Getpid()) + "-" + hex.EncodeToString(suffix)
-	n := &network{run: run, sw: run + "-sw", client: run + "-client", api: run + "-api", db: run + "-db", rogue: run + "-rogue"}
+	n := &network{run: run, sw: run + "-sw", client: run + "-client", proxy: run + "-proxy",
+		api1: run + "-api1", api2: run + "-api2", db: run + "-db", rogue: run + "-rogue"}
 
-	namespaces := []string{n.sw, n.client, n.api, n.db, n.rogue}
+	namespaces := []string{n.sw, n.client, n.proxy, n.api1, n.api2, n.db, n.rogue}
 	for _, ns := range namespaces {
 		ip(t, "netns", "add", ns)
 		t.Cleanup(func() { deleteNamespace(t, ns) })
@@ -77,8 +81,10 @@ func newNetwork(t *testing.T) *network {
 	}
 	links := []link{
 		{n.client, "eth1", clientAddr, "frontend-net", "client-eth1"},
-		{n.api, "eth1", apiFrontAddr, "frontend-net", "api-eth1"},
-		{n.api, "eth2", apiBackAddr, "backend-net", "api-eth2"},
+		{n.proxy, "eth1", proxyFrontAddr, "frontend-net", "proxy-eth1"},
+		{n.proxy, "eth2", proxyBackAddr, "backend-net", "proxy-eth2"},
+		{n.api1, "eth1", api1Addr, "backend-net", "api1-eth1"},
+		{n.api2, "eth1", api2Addr, "backend-net", "api2-eth1"},
 		{n.db, "eth1", dbAddr, "backend-net", "db-eth1"},
 		{n.rogue, "eth1", rogueAddr, "backend-net", "rogue-eth1"},
 	}

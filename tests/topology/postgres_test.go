@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -15,11 +16,12 @@ import (
 	_ "github.com/lib/pq" // the superuser connection over the Unix socket
 )
 
-// The database and role of the deployment (the module's defaults).
+// The database and role of the deployment (the module's defaults), on a
+// port other than 5432, as the production example (database.port = 5433).
 const (
 	dbName = "eosc_perf"
 	dbUser = "eosc_perf"
-	dbPort = "5432"
+	dbPort = "5433"
 )
 
 // database is PostgreSQL serving backend-net from the db namespace. It is
@@ -31,19 +33,21 @@ type database struct {
 	bin      string // directory of initdb and postgres
 	uid, gid uint32 // PostgreSQL refuses to run as root
 	dir      string // data/, socket/, postgres.log
-	password string // the role's
+	verifier string // the SCRAM-SHA-256 verifier of the role's password
 	done     <-chan error
 	cmd      *exec.Cmd
 }
 
-// startDatabase creates a cluster that lets the API host in with a password
+// startDatabase creates a cluster that lets the API hosts in with a password
 // and nobody else over TCP, listening on the backend-net address only, and
-// creates the role and its database.
-func startDatabase(t *testing.T, ns, dir, password string) *database {
+// creates the role and its database. The role's password is set from its
+// SCRAM-SHA-256 verifier (what `eosc-perf-api scram-verifier` prints, as the
+// NixOS module's postgresql-setup does): PostgreSQL never sees the password.
+func startDatabase(t *testing.T, ns, dir, verifier string) *database {
 	t.Helper()
-	db := &database{t: t, ns: ns, bin: postgresBinaries(t), dir: dir, password: password}
+	db := &database{t: t, ns: ns, bin: postgresBinaries(t), dir: dir, verifier: verifier}
 	db.uid, db.gid = serverAccount(t)
-	for _, sub := range []string{"data", "socket"} {
+	for _, sub := range []string{"data", "socket", "backup"} {
 		p := filepath.Join(dir, sub)
 		if err := os.Mkdir(p, 0o700); err != nil {
 			t.Fatal(err)
@@ -65,7 +69,8 @@ func startDatabase(t *testing.T, ns, dir, password string) *database {
 	// test), and the role from the API host's backend address. Anything else
 	// is rejected, as with the module's pg_hba lines.
 	hba := "local all postgres trust\n" +
-		"host " + dbName + " " + dbUser + " " + apiBackAddr + "/32 scram-sha-256\n"
+		"host " + dbName + " " + dbUser + " " + api1Addr + "/32 scram-sha-256\n" +
+		"host " + dbName + " " + dbUser + " " + api2Addr + "/32 scram-sha-256\n"
 	if err := os.WriteFile(db.path("data", "pg_hba.conf"), []byte(hba), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -77,9 +82,12 @@ func startDatabase(t *testing.T, ns, dir, password string) *database {
 
 	super := db.superuser()
 	defer super.Close()
-	// Identifiers are constants and the password is hex: nothing to quote.
+	// Identifiers are constants and a verifier holds no quote (base64, '$', ':').
+	if strings.ContainsAny(verifier, "'\\") || !strings.HasPrefix(verifier, "SCRAM-SHA-256$") {
+		t.Fatalf("not a verifier: %q", verifier)
+	}
 	for _, stmt := range []string{
-		"CREATE ROLE " + dbUser + " LOGIN PASSWORD '" + password + "'",
+		"CREATE ROLE " + dbUser + " LOGIN PASSWORD '" + verifier + "'",
 		"CREATE DATABASE " + dbName + " OWNER " + dbUser,
 	} {
 		if _, err := super.Exec(stmt); err != nil {
@@ -163,11 +171,31 @@ func (db *database) stop() {
 	db.t.Errorf("postgres (pid %d) did not stop", db.cmd.Process.Pid)
 }
 
+// tool runs a PostgreSQL client program (pg_dump, pg_restore, createdb,
+// dropdb) as the server's account against the Unix socket, as the NixOS
+// module's backup and the README's restore do as postgres.
+func (db *database) tool(t *testing.T, name string, args ...string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(db.bin, name),
+		append([]string{"--host=" + db.path("socket"), "--port=" + dbPort, "--username=postgres"}, args...)...)
+	cmd.SysProcAttr = db.credentials()
+	cmd.Dir = db.dir
+	cmd.Env = []string{"PATH=/usr/bin:/bin", "LC_ALL=C"}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	}
+}
+
 // superuser connects as postgres over the Unix socket, which is a file and
 // so reachable from this process whatever its network namespace.
-func (db *database) superuser() *sql.DB {
-	dsn := fmt.Sprintf("host=%s port=%s user=postgres dbname=postgres sslmode=disable connect_timeout=2",
-		db.path("socket"), dbPort)
+func (db *database) superuser() *sql.DB { return db.superuserOn("postgres") }
+
+// superuserOn connects as postgres to database name over the Unix socket.
+func (db *database) superuserOn(name string) *sql.DB {
+	dsn := fmt.Sprintf("host=%s port=%s user=postgres dbname=%s sslmode=disable connect_timeout=2",
+		db.path("socket"), dbPort, name)
 	c, err := sql.Open("postgres", dsn)
 	if err != nil {
 		db.t.Fatal(err)
