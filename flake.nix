@@ -42,7 +42,10 @@
               ) defaults;
           in
           {
-            kubernetes = manifests "eosc-perf-api-kubernetes" { };
+            # The administrators of the EOSC Performance service in EGI Check-in.
+            kubernetes = manifests "eosc-perf-api-kubernetes" {
+              adminEntitlements = [ "urn:mace:egi.eu:group:perf.eosc-synergy.eu:role=admin#aai.egi.eu" ];
+            };
             kubernetes-dev = manifests "eosc-perf-api-kubernetes-dev" { development = true; };
           }
         )

@@ -82,7 +82,9 @@
   # "internal": PostgreSQL as a StatefulSet here; "external": an existing
   # server named by `database.host`.
   database ? { },
-  adminEntitlements ? [ ],
+  # ADMIN_ENTITLEMENTS, required in production as by the NixOS module: an
+  # empty list makes every registered user an administrator (upstream's rule).
+  adminEntitlements ? null,
   trustedOPs ? [ "https://aai.egi.eu/auth/realms/egi" ],
   # Further settings of the README's settings table, by name; lists are
   # joined with commas. They win over what is derived above.
@@ -197,7 +199,9 @@ let
       DB_USER = db.user;
       BACKEND_ROUTE = prefix;
       TRUSTED_OP_LIST = builtins.concatStringsSep "," trustedOPs;
-      ADMIN_ENTITLEMENTS = builtins.concatStringsSep "," adminEntitlements;
+      ADMIN_ENTITLEMENTS = builtins.concatStringsSep "," (
+        if adminEntitlements == null then [ ] else adminEntitlements
+      );
     }
     # Development: no DB_PASSWORD or SECRET_KEY, the program's development
     # defaults (not-so-secret) apply; the StatefulSet gets that password.
@@ -301,7 +305,14 @@ let
         };
       };
       template = {
-        metadata.labels = apiLabels;
+        metadata = {
+          labels = apiLabels;
+          # A change of the settings rolls the pods (they read the ConfigMap
+          # at start only).
+          annotations."eosc-perf-api/settings-sha256" = builtins.hashString "sha256" (
+            builtins.toJSON apiSettings
+          );
+        };
         spec = {
           automountServiceAccountToken = false;
           enableServiceLinks = false;
@@ -860,6 +871,10 @@ let
     {
       ok = development || tls && host != null;
       msg = "production needs host and tlsSecret (the Ingress serves HTTPS only)";
+    }
+    {
+      ok = development || adminEntitlements != null;
+      msg = "production needs adminEntitlements (an empty list makes every registered user an administrator)";
     }
     {
       ok = builtins.substring 0 1 prefix == "/" && builtins.match "[A-Za-z0-9/._~%-]*" prefix != null;

@@ -43,9 +43,12 @@ type variant struct {
 	nginx     bool
 }
 
+// prodDefaults are the arguments of the flake's packages.<system>.kubernetes.
+const prodDefaults = `{ adminEntitlements = [ "urn:mace:egi.eu:group:perf.eosc-synergy.eu:role=admin#aai.egi.eu" ]; }`
+
 var variants = []variant{
 	{
-		name: "production defaults", args: "{ }",
+		name: "production defaults", args: prodDefaults,
 		namespace: "eosc-perf", host: "perf.example.org", tlsSecret: "eosc-perf-api-tls", prefix: "/",
 		replicas: 2, dbPort: 5432, ingressNS: "ingress-nginx", nginx: true,
 	},
@@ -56,14 +59,14 @@ var variants = []variant{
 	{
 		name: "production, prefix, 3 replicas, own names",
 		args: `{ namespace = "perf"; host = "api.perf.example.org"; tlsSecret = "perf-cert"; ` +
-			`backendRoute = "/api/v1/"; replicas = 3; storageClassName = "fast"; ` +
-			`adminEntitlements = [ "urn:a" "urn:b" ]; settings = { MAIL_SERVER = "smtp.example.org"; CORS_ORIGINS = [ "https://a.example.org" "https://b.example.org" ]; }; }`,
+			`backendRoute = "/api/v1/"; replicas = 3; adminEntitlements = [ "urn:a" "urn:b" ]; storageClassName = "fast"; ` +
+			`settings = { MAIL_SERVER = "smtp.example.org"; CORS_ORIGINS = [ "https://a.example.org" "https://b.example.org" ]; }; }`,
 		namespace: "perf", host: "api.perf.example.org", tlsSecret: "perf-cert", prefix: "/api/v1",
 		replicas: 3, dbPort: 5432, ingressNS: "ingress-nginx", nginx: true,
 	},
 	{
 		name: "production, external database, other ingress controller",
-		args: `{ database = { mode = "external"; host = "db.example.org"; port = 6432; name = "perf"; user = "perf"; }; ` +
+		args: `{ adminEntitlements = [ ]; database = { mode = "external"; host = "db.example.org"; port = 6432; name = "perf"; user = "perf"; }; ` +
 			`ingressClassName = "traefik"; ingressControllerNamespace = "traefik"; createNamespace = false; ` +
 			`backendRoute = "/perf"; ingressAnnotations = { "traefik.ingress.kubernetes.io/router.middlewares" = "perf-script-name@kubernetescrd"; }; }`,
 		namespace: "eosc-perf", host: "perf.example.org", tlsSecret: "eosc-perf-api-tls", prefix: "/perf",
@@ -806,6 +809,7 @@ func TestIngressAndDisruptionBudget(t *testing.T) {
 func TestInvalidParametersAreRefused(t *testing.T) {
 	t.Parallel()
 	for args, want := range map[string]string{
+		`{ }`:                                               "production needs adminEntitlements",
 		`{ replicas = 1; }`:                                 "at least 2 replicas",
 		`{ tlsSecret = null; }`:                             "needs host and tlsSecret",
 		`{ host = null; }`:                                  "needs host and tlsSecret",
@@ -844,12 +848,20 @@ func TestDefaultImageIsTheFlakeImage(t *testing.T) {
 			t.Errorf("nix/image.nix lacks %q: nix/kubernetes.nix's default image would not be the flake's", want)
 		}
 	}
-	m := generate(t, "{ }")
+	flake, err := os.ReadFile(filepath.Join(repoRoot(t), "flake.nix"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := regexp.MustCompile(`(?s)kubernetes = manifests "eosc-perf-api-kubernetes" \{\s*adminEntitlements = (\[[^]]*\]);\s*\};`).FindSubmatch(flake)
+	if want == nil || !strings.Contains(prodDefaults, string(want[1])) {
+		t.Errorf("flake.nix's packages.kubernetes does not pass the arguments tested here (%s)", prodDefaults)
+	}
+	m := generate(t, prodDefaults)
 	c := container(t, one(t, "Deployment", m.deps).Spec.Template.Spec, "api")
 	if want := "eosc-perf-api:" + programVersion(t); c.Image != want {
 		t.Errorf("default image %q, want %q", c.Image, want)
 	}
-	m2 := generate(t, `{ image = "registry.example.org/perf/eosc-perf-api:9.9.9"; }`)
+	m2 := generate(t, `{ adminEntitlements = [ ]; image = "registry.example.org/perf/eosc-perf-api:9.9.9"; }`)
 	for _, c := range allContainers(one(t, "Deployment", m2.deps).Spec.Template.Spec) {
 		if c.Image != "registry.example.org/perf/eosc-perf-api:9.9.9" {
 			t.Errorf("container %s: image %q, want the one given", c.Name, c.Image)
@@ -932,4 +944,19 @@ func parseGoMemLimit(s string) (int64, error) {
 		}
 	}
 	return strconv.ParseInt(s, 10, 64)
+}
+
+// A change of the settings changes the API's pod template, so that
+// `kubectl apply` rolls the pods (they read the ConfigMap at start only).
+func TestSettingsChangeRollsThePods(t *testing.T) {
+	t.Parallel()
+	a := one(t, "Deployment", generate(t, `{ adminEntitlements = [ ]; }`).deps).Spec.Template.Annotations
+	b := one(t, "Deployment", generate(t, `{ adminEntitlements = [ ]; settings.LOG_LEVEL = "debug"; }`).deps).Spec.Template.Annotations
+	c := one(t, "Deployment", generate(t, `{ adminEntitlements = [ ]; replicas = 3; }`).deps).Spec.Template.Annotations
+	if len(a) == 0 || fmt.Sprint(a) == fmt.Sprint(b) {
+		t.Errorf("pod template annotations %v and %v: a settings change does not change the pod template", a, b)
+	}
+	if fmt.Sprint(a) != fmt.Sprint(c) {
+		t.Errorf("pod template annotations %v and %v: a change of replicas should not roll the pods", a, c)
+	}
 }
