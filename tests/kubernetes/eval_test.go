@@ -71,7 +71,7 @@ func evalNix(t testing.TB, args string) (stdout, stderr []byte, err error) {
 	t.Helper()
 	bin := nixInstantiate(t)
 	readInputs(t)
-	expr := fmt.Sprintf("import %s/nix/kubernetes.nix (%s)", repoRoot(t), args)
+	expr := fmt.Sprintf("import (%s + \"/nix/kubernetes.nix\") (%s)", nixString(repoRoot(t)), args)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, "--readonly-mode", "--eval", "--strict", "--json", "--expr", expr)
