@@ -221,18 +221,21 @@ let
           key = "db-password";
         }
       ];
-  secretVolume = {
+  # The operator's Secret, with the keys a pod needs as files.
+  secretVolumeOf = keys: {
     name = "secrets";
     secret = {
-      secretName = secretName;
+      inherit secretName;
       # Readable by the pods' group (fsGroup), nobody else.
       defaultMode = 288; # 0440
-      items = map (f: {
-        inherit (f) key;
-        path = f.key;
-      }) secretFiles;
+      items = map (key: {
+        inherit key;
+        path = key;
+      }) keys;
     };
   };
+  secretVolume = secretVolumeOf (map (f: f.key) secretFiles);
+  dbPasswordVolume = secretVolumeOf [ "db-password" ];
   secretMount = {
     name = "secrets";
     mountPath = secretDir;
@@ -484,7 +487,6 @@ let
   };
 
   # --- database (internal) ---
-  postgresContainerSecurity = containerSecurity;
   dbService = {
     apiVersion = "v1";
     kind = "Service";
@@ -602,7 +604,7 @@ let
               ]
               ++ (if development then [ ] else [ secretMount ]);
               resources = postgresResources;
-              securityContext = postgresContainerSecurity;
+              securityContext = containerSecurity;
             }
           ];
           volumes = [
@@ -613,24 +615,7 @@ let
             tmpVolume
           ]
           ++ (
-            if development then
-              [ ]
-            else
-              [
-                {
-                  name = "secrets";
-                  secret = {
-                    inherit secretName;
-                    defaultMode = 288;
-                    items = [
-                      {
-                        key = "db-password";
-                        path = "db-password";
-                      }
-                    ];
-                  };
-                }
-              ]
+            if development then [ ] else [ dbPasswordVolume ]
           );
         };
       };
@@ -716,19 +701,7 @@ let
                 name = "backup";
                 persistentVolumeClaim.claimName = "${name}-backup";
               }
-              {
-                name = "secrets";
-                secret = {
-                  inherit secretName;
-                  defaultMode = 288;
-                  items = [
-                    {
-                      key = "db-password";
-                      path = "db-password";
-                    }
-                  ];
-                };
-              }
+              dbPasswordVolume
               tmpVolume
             ];
           };

@@ -90,6 +90,30 @@ func forEachVariant(t *testing.T, f func(t *testing.T, v variant, m *manifests))
 	}
 }
 
+// namespaced returns the metadata of every namespaced object.
+func namespaced(m *manifests) []metav1.Object {
+	var out []metav1.Object
+	out = appendObjects(out, m.cms)
+	out = appendObjects(out, m.svcs)
+	out = appendObjects(out, m.pvcs)
+	out = appendObjects(out, m.deps)
+	out = appendObjects(out, m.sts)
+	out = appendObjects(out, m.crons)
+	out = appendObjects(out, m.ings)
+	out = appendObjects(out, m.pdbs)
+	return appendObjects(out, m.netpols)
+}
+
+func appendObjects[T any, PT interface {
+	*T
+	metav1.Object
+}](out []metav1.Object, list []T) []metav1.Object {
+	for i := range list {
+		out = append(out, PT(&list[i]))
+	}
+	return out
+}
+
 // pod is a pod template of a workload in the manifests.
 type pod struct {
 	kind, name string
@@ -227,54 +251,30 @@ func TestObjectsPerVariant(t *testing.T) {
 
 		// Every namespaced object in the namespace, with a valid name and labels.
 		seen := map[string]bool{}
-		var metas []metav1.ObjectMeta
-		for _, o := range m.cms {
-			metas = append(metas, o.ObjectMeta)
-		}
 		for _, o := range m.svcs {
-			metas = append(metas, o.ObjectMeta)
 			if errs := validation.IsDNS1035Label(o.Name); len(errs) > 0 {
 				t.Errorf("Service name %q: %v", o.Name, errs)
 			}
 		}
-		for _, o := range m.pvcs {
-			metas = append(metas, o.ObjectMeta)
-		}
-		for _, o := range m.deps {
-			metas = append(metas, o.ObjectMeta)
-		}
-		for _, o := range m.sts {
-			metas = append(metas, o.ObjectMeta)
-		}
 		for _, o := range m.crons {
-			metas = append(metas, o.ObjectMeta)
 			// The Job name gets an 11-character suffix: 52 at most.
 			if len(o.Name) > 52 {
 				t.Errorf("CronJob name %q longer than 52", o.Name)
 			}
 		}
-		for _, o := range m.ings {
-			metas = append(metas, o.ObjectMeta)
-		}
-		for _, o := range m.pdbs {
-			metas = append(metas, o.ObjectMeta)
-		}
-		for _, o := range m.netpols {
-			metas = append(metas, o.ObjectMeta)
-		}
-		for _, md := range metas {
-			if md.Namespace != v.namespace {
-				t.Errorf("%s is in namespace %q, want %q", md.Name, md.Namespace, v.namespace)
+		for _, md := range namespaced(m) {
+			if md.GetNamespace() != v.namespace {
+				t.Errorf("%s is in namespace %q, want %q", md.GetName(), md.GetNamespace(), v.namespace)
 			}
-			if errs := validation.IsDNS1123Subdomain(md.Name); len(errs) > 0 {
-				t.Errorf("name %q: %v", md.Name, errs)
+			if errs := validation.IsDNS1123Subdomain(md.GetName()); len(errs) > 0 {
+				t.Errorf("name %q: %v", md.GetName(), errs)
 			}
-			for k, val := range md.Labels {
+			for k, val := range md.GetLabels() {
 				if errs := validation.IsQualifiedName(k); len(errs) > 0 {
-					t.Errorf("%s: label key %q: %v", md.Name, k, errs)
+					t.Errorf("%s: label key %q: %v", md.GetName(), k, errs)
 				}
 				if errs := validation.IsValidLabelValue(val); len(errs) > 0 {
-					t.Errorf("%s: label %s=%q: %v", md.Name, k, val, errs)
+					t.Errorf("%s: label %s=%q: %v", md.GetName(), k, val, errs)
 				}
 			}
 		}
