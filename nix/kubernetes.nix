@@ -22,7 +22,7 @@
 #     DB_PASSWORD as files (*_FILE) from the Secret `<name>-secrets`, which the
 #     operator creates (keys secret-key and db-password), never in the store;
 #   - migrations: an init container `eosc-perf-api migrate up` in every API
-#     pod (see `migrate` below for why not a Job),
+#     pod (the Deployment below says why not a Job),
 #   - PodDisruptionBudget (at most one API pod voluntarily evicted at a time),
 #   - database = "internal": PostgreSQL as a StatefulSet whose
 #     PersistentVolumeClaim is mounted at /data (PGDATA = /data/pgdata, the
@@ -330,7 +330,13 @@ let
               labelSelector.matchLabels = apiLabels;
             }
           ];
-          # Migrations before the pod serves: see `migrate` in the header.
+          # Migrations before the pod serves, in an init container rather
+          # than a Job: `kubectl apply` cannot make a Job finish before the
+          # Deployment rolls, and a Job's pod template is immutable, so each
+          # new image tag would need a Job of a new name. Init containers
+          # also run before any probe, so a long migration is never killed
+          # by the liveness probe (serve migrates too, but after that it
+          # finds nothing pending).
           # Every new pod runs `migrate up`; PostgreSQL's advisory lock
           # (src/store/migrate.go) lets one apply, the others then find
           # nothing pending. A failing migration stops the rollout at the
