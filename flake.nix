@@ -30,6 +30,25 @@
           inherit eosc-perf-api;
           image = pkgs.callPackage ./nix/image.nix { inherit eosc-perf-api; };
         }
+        # Kubernetes manifests (nix/kubernetes.nix, builtins only): one JSON
+        # `List` for `kubectl apply -f result`. Its arguments (host, image,
+        # tlsSecret, database, …) through .override { … }.
+        // (
+          let
+            manifests =
+              name: defaults:
+              lib.makeOverridable (
+                args: pkgs.writeText "${name}.json" (builtins.toJSON (import ./nix/kubernetes.nix args))
+              ) defaults;
+          in
+          {
+            # The administrators of the EOSC Performance service in EGI Check-in.
+            kubernetes = manifests "eosc-perf-api-kubernetes" {
+              adminEntitlements = [ "urn:mace:egi.eu:group:perf.eosc-synergy.eu:role=admin#aai.egi.eu" ];
+            };
+            kubernetes-dev = manifests "eosc-perf-api-kubernetes-dev" { development = true; };
+          }
+        )
       );
 
       apps = forAllSystems (
