@@ -84,7 +84,6 @@ func Dump(tb testing.TB, dsn string) string {
 	return stripRestrict(Client(tb, "pg_dump", dsn, "--no-owner", "--no-privileges", "--inserts", "--rows-per-insert=1"))
 }
 
-
 // restrictLine matches the \restrict and \unrestrict lines that pg_dump
 // 15.14 and later write with a random key.
 var restrictLine = regexp.MustCompile(`(?m)^\\(un)?restrict .*\n`)

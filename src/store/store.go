@@ -8,6 +8,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"time"
 
 	"github.com/eosc-perf/api/src/perf"
@@ -84,8 +85,31 @@ func (s *Store) WaitReady(ctx context.Context, timeout time.Duration, onRetry fu
 	}
 }
 
-// WithTx runs fn in a transaction, committing when fn returns nil.
+// txAttempts bounds how often WithTx runs a transaction that PostgreSQL
+// aborted as a deadlock victim or a serialization failure.
+const txAttempts = 4
+
+// WithTx runs fn in a transaction, committing when fn returns nil. A
+// transaction that PostgreSQL aborts with a serialization failure (40001)
+// or as the victim of a deadlock (40P01) did nothing and is run again, up
+// to txAttempts times in all, after a short random pause; fn must therefore
+// only set its results, not accumulate them.
 func (s *Store) WithTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
+	var err error
+	for attempt := 1; ; attempt++ {
+		err = s.tryTx(ctx, fn)
+		if attempt == txAttempts || !retryable(err) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Duration(attempt) * time.Duration(5+rand.IntN(20)) * time.Millisecond):
+		}
+	}
+}
+
+func (s *Store) tryTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 	tx, err := s.db.BeginTxx(ctx, nil)
 	if err != nil {
 		return mapError(err, "begin")
@@ -100,11 +124,20 @@ func (s *Store) WithTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 	return nil
 }
 
+// retryable reports whether err aborted a transaction that may succeed
+// when run again: a serialization failure or a deadlock.
+func retryable(err error) bool {
+	var pe *pq.Error
+	return errors.As(err, &pe) && (pe.Code == codeSerializationFailure || pe.Code == codeDeadlockDetected)
+}
+
 // PostgreSQL error codes translated at this boundary.
 const (
-	codeUniqueViolation     = "23505"
-	codeForeignKeyViolation = "23503"
-	codeCheckViolation      = "23514"
+	codeUniqueViolation      = "23505"
+	codeForeignKeyViolation  = "23503"
+	codeCheckViolation       = "23514"
+	codeSerializationFailure = "40001"
+	codeDeadlockDetected     = "40P01"
 )
 
 // uniqueViolation reports whether err is a unique-constraint violation.
