@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"database/sql"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -11,6 +12,7 @@ import (
 	"github.com/eosc-perf/api/src/oidctest"
 	"github.com/eosc-perf/api/src/pgtest"
 	"github.com/eosc-perf/api/src/pgtest/upstream123"
+	"github.com/google/uuid"
 )
 
 // restoreUpstream fills the database of dsn with the 1.2.3 fixture in one
@@ -322,5 +324,114 @@ func TestConcurrentServeAdoptsOnce(t *testing.T) {
 	var n int
 	if err := openDB(t, first).QueryRow(`SELECT count(*) FROM goose_db_version WHERE version_id = 1`).Scan(&n); err != nil || n != 1 {
 		t.Errorf("baseline recorded %d times (%v), want once", n, err)
+	}
+}
+
+// Both programs on one database: what 1.2.3 writes for claims and deletes
+// (its statements, in its order) is what we read, and what we write is
+// what 1.2.3 reads (result._claim_report_id, result.deleted).
+func TestMixedOperationWithUpstream(t *testing.T) {
+	t.Parallel()
+	m := upstream123.Load()
+	s := startServiceOn(t, nil, restoreUpstream(t, upstream123.InsertsFile, m))
+	alice, admin := fixtureToken(t, s, m, "alice"), fixtureToken(t, s, m, "admin")
+	fixtureToken(t, s, m, "bob")
+	db := openDB(t, s)
+	var mine []string // visible results of alice
+	for _, r := range m.IDs.Results {
+		if r.FinalState == "visible" && r.Uploader == "alice" {
+			mine = append(mine, r.ID)
+		}
+	}
+	r1, r2, r3 := mine[0], mine[1], mine[2]
+	exec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := db.Exec(q, args...); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	// upstreamClaim files a claim as 1.2.3 does: submit, claim (no
+	// result_id: 1.2.3 does not know it), then the result's link.
+	upstreamClaim := func(result string) string {
+		t.Helper()
+		c, sub := uuid.NewString(), uuid.NewString()
+		exec(`INSERT INTO submit (id, resource_type, upload_datetime) VALUES ($1, 'claim', now() AT TIME ZONE 'UTC')`, sub)
+		exec(`INSERT INTO claim (id, uploader_sub, uploader_iss, status, message, resource_type, upload_datetime, _submit_report_id)
+			VALUES ($1, $2, $3, 'on_review', 'filed through 1.2.3', 'result', now() AT TIME ZONE 'UTC', $4)`,
+			c, m.Users["bob"].Sub, s.OP.Issuer(), sub)
+		exec(`UPDATE result SET deleted = true, _claim_report_id = $1 WHERE id = $2`, c, result)
+		return c
+	}
+	// upstreamReject rejects a claim as 1.2.3 does: unlink, delete the
+	// claim, then its submit; the result stays hidden.
+	upstreamReject := func(claim string) {
+		t.Helper()
+		var sub string
+		if err := db.QueryRow(`SELECT _submit_report_id::text FROM claim WHERE id = $1`, claim).Scan(&sub); err != nil {
+			t.Fatal(err)
+		}
+		exec(`UPDATE result SET _claim_report_id = NULL WHERE _claim_report_id = $1`, claim)
+		exec(`DELETE FROM claim WHERE id = $1`, claim)
+		exec(`DELETE FROM submit WHERE id = $1`, sub)
+	}
+	upstreamView := func(result string) (deleted bool, claim string) {
+		t.Helper()
+		var link sql.NullString
+		if err := db.QueryRow(`SELECT deleted, _claim_report_id::text FROM result WHERE id = $1`, result).Scan(&deleted, &link); err != nil {
+			t.Fatal(err)
+		}
+		return deleted, link.String
+	}
+	claimsOf := func(result string) []map[string]any {
+		t.Helper()
+		return s.get(t, "/results/"+result+"/claims?status=on_review", alice).want(t, 200).items(t)
+	}
+
+	// A claim 1.2.3 files is ours too; rejecting it through us restores the result.
+	c1 := upstreamClaim(r1)
+	if items := claimsOf(r1); len(items) != 1 || items[0]["id"] != c1 || items[0]["resource_id"] != r1 {
+		t.Fatalf("claims of %s after 1.2.3's claim: %v", r1, items)
+	}
+	if n := total(t, s.get(t, "/results", "").want(t, 200)); n != 35 {
+		t.Errorf("results after 1.2.3's claim: %d, want 35", n)
+	}
+	s.post(t, "/reports/claims/"+c1+":reject", admin, nil).want(t, 204)
+	if deleted, link := upstreamView(r1); deleted || link != "" {
+		t.Errorf("1.2.3's view of %s after our rejection: deleted=%v link=%q, want visible, unlinked", r1, deleted, link)
+	}
+
+	// Our claim is 1.2.3's; 1.2.3 rejecting it removes it for us as well.
+	c2 := s.post(t, "/results/"+r2+":claim", alice, map[string]any{"message": "ours"}).want(t, 201).JSON(t)["id"].(string)
+	if deleted, link := upstreamView(r2); !deleted || link != c2 {
+		t.Errorf("1.2.3's view of %s after our claim: deleted=%v link=%q, want hidden, linked to %s", r2, deleted, link, c2)
+	}
+	upstreamReject(c2)
+	s.get(t, "/reports/claims/"+c2, admin).want(t, 404)
+	if items := claimsOf(r2); len(items) != 0 {
+		t.Errorf("claims of %s after 1.2.3's rejection: %v", r2, items)
+	}
+
+	// Several claims on one result: 1.2.3 sees the newest, we see all; our
+	// rejection of the newest hands 1.2.3 the older one.
+	c3 := upstreamClaim(r1)
+	c4 := s.post(t, "/results/"+r1+":claim", alice, map[string]any{"message": "second"}).want(t, 201).JSON(t)["id"].(string)
+	if items := claimsOf(r1); len(items) != 2 {
+		t.Errorf("claims of %s: %v, want 1.2.3's and ours", r1, items)
+	}
+	if _, link := upstreamView(r1); link != c4 {
+		t.Errorf("1.2.3's link of %s = %q, want the newest claim %s", r1, link, c4)
+	}
+	s.post(t, "/reports/claims/"+c4+":reject", admin, nil).want(t, 204)
+	if deleted, link := upstreamView(r1); !deleted || link != c3 {
+		t.Errorf("1.2.3's view of %s: deleted=%v link=%q, want hidden, linked to %s", r1, deleted, link, c3)
+	}
+
+	// A result 1.2.3's administrator deleted stays hidden when a later claim
+	// on it is rejected through us.
+	exec(`UPDATE result SET deleted = true WHERE id = $1`, r3)
+	c5 := s.post(t, "/results/"+r3+":claim", alice, map[string]any{"message": "on a deleted one"}).want(t, 201).JSON(t)["id"].(string)
+	s.post(t, "/reports/claims/"+c5+":reject", admin, nil).want(t, 204)
+	if deleted, _ := upstreamView(r3); !deleted {
+		t.Errorf("result %s deleted by 1.2.3's administrator came back", r3)
 	}
 }
