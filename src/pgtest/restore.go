@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -53,9 +54,15 @@ func Client(tb testing.TB, program, dsn string, args ...string) string {
 }
 
 // Psql feeds script to psql -v ON_ERROR_STOP=1 --single-transaction as
-// the role of dsn (the way an operator restores a plain pg_dump).
+// the role of dsn (the way an operator restores a plain pg_dump). A psql
+// older than the August 2025 releases (13.22, 14.19, 15.14, 16.10, 17.6)
+// does not know the \restrict lines newer pg_dumps write; for such a psql
+// they are left out, as an operator would have to.
 func Psql(tb testing.TB, dsn, script string) {
 	tb.Helper()
+	if !psqlKnowsRestrict(tb) {
+		script = stripRestrict(script)
+	}
 	f, err := os.CreateTemp(tb.TempDir(), "*.sql")
 	if err != nil {
 		tb.Fatal(err)
@@ -89,3 +96,21 @@ func Dump(tb testing.TB, dsn string) string {
 var restrictLine = regexp.MustCompile(`(?m)^\\(un)?restrict .*\n`)
 
 func stripRestrict(dump string) string { return restrictLine.ReplaceAllString(dump, "") }
+
+// psqlKnowsRestrict reports whether the psql of BinDir understands
+// \restrict (added in 13.22, 14.19, 15.14, 16.10 and 17.6; 18 has it).
+func psqlKnowsRestrict(tb testing.TB) bool {
+	tb.Helper()
+	out := Client(tb, "psql", "--version")
+	m := regexp.MustCompile(`(\d+)\.(\d+)`).FindStringSubmatch(out)
+	if m == nil {
+		return false
+	}
+	major, _ := strconv.Atoi(m[1])
+	minor, _ := strconv.Atoi(m[2])
+	first := map[int]int{13: 22, 14: 19, 15: 14, 16: 10, 17: 6}
+	if need, ok := first[major]; ok {
+		return minor >= need
+	}
+	return major >= 18
+}

@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"regexp"
 	"slices"
+	"strings"
 )
 
 // The files, as their producer wrote them.
@@ -109,8 +110,9 @@ func Load() Manifest {
 var restrictLine = regexp.MustCompile(`(?m)^\\(un)?restrict .*$`)
 
 // NormalizeSchemaDump prepares a pg_dump --schema-only output for
-// comparison: without the \restrict lines, comments and blank lines, as a
-// sorted set of statements (so that ordering does not matter).
+// comparison: its CREATE and ALTER statements (not the session settings,
+// which differ between pg_dump versions, nor comments), as a sorted set (so
+// that ordering does not matter).
 func NormalizeSchemaDump(dump string) []string {
 	dump = restrictLine.ReplaceAllString(dump, "")
 	var stmts []string
@@ -122,12 +124,11 @@ func NormalizeSchemaDump(dump string) []string {
 		cur = append(cur, line...)
 		cur = append(cur, '\n')
 		if line[len(line)-1] == ';' {
-			stmts = append(stmts, string(cur))
+			if stmt := string(cur); strings.HasPrefix(stmt, "CREATE ") || strings.HasPrefix(stmt, "ALTER ") {
+				stmts = append(stmts, stmt)
+			}
 			cur = cur[:0]
 		}
-	}
-	if len(cur) > 0 {
-		stmts = append(stmts, string(cur))
 	}
 	slices.Sort(stmts)
 	return stmts
