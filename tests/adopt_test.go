@@ -435,3 +435,36 @@ func TestMixedOperationWithUpstream(t *testing.T) {
 		t.Errorf("result %s deleted by 1.2.3's administrator came back", r3)
 	}
 }
+
+// serve and migrate up refuse a database they must not take over, with a
+// message naming what they found, and leave it as it was.
+func TestServeRefusesOlderUpstreamRevision(t *testing.T) {
+	t.Parallel()
+	m := upstream123.Load()
+	s := newService(t, nil, func(dsn, issuer string) {
+		restoreUpstream(t, upstream123.InsertsFile, m)(dsn, issuer)
+		pgtest.ExecScript(t, dsn, `ALTER TABLE benchmark DROP COLUMN url; UPDATE alembic_version SET version_num = '7fc773c5907d'`)
+	})
+	before := pgtest.Dump(t, s.DSN)
+	for _, args := range [][]string{{"serve"}, {"migrate", "up"}} {
+		code, _, stderr := run(t, s.Env, args...)
+		if code != 1 || !strings.Contains(stderr, "alembic_version is 7fc773c5907d") ||
+			!strings.Contains(stderr, "Start EOSC Performance API 1.2.3 once") {
+			t.Errorf("%v = %d, want 1 with the refusal:\n%s", args, code, stderr)
+		}
+	}
+	if after := pgtest.Dump(t, s.DSN); after != before {
+		t.Error("the refused database changed")
+	}
+}
+
+// A wrong password ends the start at once, whatever DB_WAIT_TIMEOUT says.
+func TestServeStopsAtOnceOnWrongPassword(t *testing.T) {
+	t.Parallel()
+	s := newService(t, map[string]string{"DB_PASSWORD": "wrong", "DB_WAIT_TIMEOUT": "60s"}, nil)
+	start := time.Now()
+	code, _, stderr := run(t, s.Env, "serve")
+	if code != 1 || !strings.Contains(stderr, "password authentication failed") || time.Since(start) > 10*time.Second {
+		t.Errorf("serve = %d after %v, want 1 at once with the server's message:\n%s", code, time.Since(start), stderr)
+	}
+}
