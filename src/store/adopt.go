@@ -60,23 +60,11 @@ func (r *refusal) Error() string {
 // inspect sorts the database of conn (its current schema) into a kind, or
 // returns a *refusal. It changes nothing.
 func inspect(ctx context.Context, conn *sql.Conn) (schemaKind, error) {
-	var tables []string
-	rows, err := conn.QueryContext(ctx, `SELECT c.relname FROM pg_class c
-		WHERE c.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema()) AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+	tables, err := queryStrings(ctx, conn, `SELECT c.relname FROM pg_class c
+		WHERE c.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())
+		AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
 		ORDER BY c.relname`)
 	if err != nil {
-		return 0, fmt.Errorf("store: migrate: inspect the schema: %w", err)
-	}
-	for rows.Next() {
-		var name string
-		if err := rows.Scan(&name); err != nil {
-			rows.Close()
-			return 0, fmt.Errorf("store: migrate: inspect the schema: %w", err)
-		}
-		tables = append(tables, name)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return 0, fmt.Errorf("store: migrate: inspect the schema: %w", err)
 	}
 
@@ -108,21 +96,8 @@ func inspect(ctx context.Context, conn *sql.Conn) (schemaKind, error) {
 			todo: "Point DB_NAME (or DB_HOST/DB_USER) at the database of 1.2.3 or at an empty database.",
 		}
 	}
-	var revisions []string
-	rows, err = conn.QueryContext(ctx, `SELECT version_num FROM alembic_version ORDER BY 1`)
+	revisions, err := queryStrings(ctx, conn, `SELECT version_num FROM alembic_version ORDER BY 1`)
 	if err != nil {
-		return 0, fmt.Errorf("store: migrate: read alembic_version: %w", err)
-	}
-	for rows.Next() {
-		var rev string
-		if err := rows.Scan(&rev); err != nil {
-			rows.Close()
-			return 0, fmt.Errorf("store: migrate: read alembic_version: %w", err)
-		}
-		revisions = append(revisions, rev)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return 0, fmt.Errorf("store: migrate: read alembic_version: %w", err)
 	}
 	switch {
@@ -184,7 +159,7 @@ func listNames(names []string) string {
 // the same layout as far as 1.2.3's ORM and our migrations are concerned.
 // goose's own table is left out.
 func schemaFingerprint(ctx context.Context, conn *sql.Conn) (string, error) {
-	rows, err := conn.QueryContext(ctx, `
+	lines, err := queryStrings(ctx, conn, `
 		WITH ns AS (SELECT oid FROM pg_namespace WHERE nspname = current_schema()),
 		rel AS (SELECT c.oid, c.relname FROM pg_class c, ns
 			WHERE c.relnamespace = ns.oid AND c.relkind IN ('r', 'p', 'v', 'm', 'f') AND c.relname <> $1)
@@ -218,19 +193,25 @@ func schemaFingerprint(ctx context.Context, conn *sql.Conn) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("store: migrate: inspect the schema: %w", err)
 	}
+	return strings.Join(lines, "\n") + "\n", nil
+}
+
+// queryStrings returns the one text column of every row of q.
+func queryStrings(ctx context.Context, conn *sql.Conn, q string, args ...any) ([]string, error) {
+	rows, err := conn.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
 	defer rows.Close()
-	var b strings.Builder
+	var out []string
 	for rows.Next() {
-		var line string
-		if err := rows.Scan(&line); err != nil {
-			return "", fmt.Errorf("store: migrate: inspect the schema: %w", err)
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
 		}
-		b.WriteString(line + "\n")
+		out = append(out, v)
 	}
-	if err := rows.Err(); err != nil {
-		return "", fmt.Errorf("store: migrate: inspect the schema: %w", err)
-	}
-	return b.String(), nil
+	return out, rows.Err()
 }
 
 // fingerprintDiff lists what got has that want lacks and the reverse, for
