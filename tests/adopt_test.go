@@ -426,6 +426,18 @@ func TestMixedOperationWithUpstream(t *testing.T) {
 		t.Errorf("1.2.3's view of %s: deleted=%v link=%q, want hidden, linked to %s", r1, deleted, link, c3)
 	}
 
+	// A result 1.2.3 uploads (its columns only) is listed by us.
+	r4 := uuid.NewString()
+	exec(`INSERT INTO result (deleted, id, uploader_sub, uploader_iss, upload_datetime, json, execution_datetime,
+			benchmark_id, flavor_id, site_id, _claim_report_id)
+		SELECT false, $1, uploader_sub, uploader_iss, now() AT TIME ZONE 'UTC', json, execution_datetime,
+			benchmark_id, flavor_id, site_id, NULL FROM result WHERE id = $2`, r4, r3)
+	exec(`INSERT INTO result_tags (result_id, tag_id) VALUES ($1, $2)`, r4, m.IDs.Tags["cpu"].ID)
+	if r := s.get(t, "/results/"+r4, "").want(t, 200).JSON(t); len(r["tags"].([]any)) != 1 {
+		t.Errorf("result uploaded by 1.2.3: %v", r)
+	}
+	s.post(t, "/results/"+r4+":claim", alice, map[string]any{"message": "on 1.2.3's upload"}).want(t, 201)
+
 	// A result 1.2.3's administrator deleted stays hidden when a later claim
 	// on it is rejected through us.
 	exec(`UPDATE result SET deleted = true WHERE id = $1`, r3)
