@@ -165,13 +165,23 @@ func TestAdoptUpstream(t *testing.T) {
 			if out := migrate(t, db, store.MigrateUp); !strings.Contains(out, "no migration pending") {
 				t.Errorf("second up printed %q", out)
 			}
+			// The adopted schema is the one we create on an empty database.
+			fresh := freshDB(t)
+			migrate(t, fresh, store.MigrateUp)
+			want, err := store.Fingerprint(testContext(t), fresh)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, err := store.Fingerprint(testContext(t), db); err != nil || got != want {
+				t.Errorf("adopted schema (%v):\n%s\ndiffers from a fresh one:\n%s", err, got, want)
+			}
 
 			downToBaseline(t, db)
 			compareSchema(t, dsn)
 			if after := withoutGoose(t, dsn); after != before {
 				t.Error("down to the baseline did not give back 1.2.3's database exactly (schema and rows)")
 			}
-			err := store.Migrate(testContext(t), db, store.MigrateDown, nil)
+			err = store.Migrate(testContext(t), db, store.MigrateDown, nil)
 			if err == nil || !strings.Contains(err.Error(), "drop its tables with their data") {
 				t.Errorf("down below the baseline with data = %v, want a refusal", err)
 			}
