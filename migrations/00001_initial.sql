@@ -1,6 +1,6 @@
 -- The baseline: exactly the schema of EOSC Performance API 1.2.3, as its
 -- Alembic migrations 7fc773c5907d + 112055db4eff leave it (the fixture
--- src/store/testdata/upstream-1.2.3/ holds pg_dump's view of it). Tables,
+-- src/pgtest/upstream123/ holds pg_dump's view of it). Tables,
 -- columns, column order, types, nullability, constraint names and the
 -- alembic_version row are 1.2.3's, and no column has a default: 1.2.3's
 -- Python code fills every column, and so does ours.
