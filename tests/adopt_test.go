@@ -151,9 +151,15 @@ func TestAdoptedUpstreamDatabase(t *testing.T) {
 			s.del(t, "/results/"+visible, admin).want(t, 204)
 			s.del(t, "/tags/"+ids.Tags["fedcloud"].ID, admin).want(t, 204)
 			s.del(t, "/flavors/"+ids.Flavors["CESNET-MCC/standard.small"].ID, admin).want(t, 204)
-			// Bob goes, with his results and his claim (1.2.3's pending one in
-			// the inserts form).
+			// Bob goes, with his results and his claims (1.2.3's pending one in
+			// the inserts form, and the newest one on a result another user
+			// claimed too: 1.2.3's link goes back to that user's claim).
+			older := s.post(t, "/results/"+visible+":claim", admin, map[string]any{"message": "admin's"}).want(t, 201).JSON(t)["id"].(string)
+			s.post(t, "/results/"+visible+":claim", bob, map[string]any{"message": "bob's"}).want(t, 201)
 			s.post(t, "/users:remove?sub="+url.QueryEscape(ids.Users["bob"].Sub), admin, nil).want(t, 204)
+			if err := db.QueryRow(`SELECT COALESCE(_claim_report_id::text, '') FROM result WHERE id = $1`, visible).Scan(&link); err != nil || link != older {
+				t.Errorf("1.2.3's link of %s after bob's removal = %q (%v), want the remaining claim %s", visible, link, err, older)
+			}
 			s.get(t, "/users/self", bob).want(t, 404)
 			want := 1 // the new one
 			for _, r := range ids.Results {
