@@ -1,29 +1,32 @@
--- The whole schema of the EOSC Performance API (spec/API.md §6).
+-- The baseline: exactly the schema of EOSC Performance API 1.2.3, as its
+-- Alembic migrations 7fc773c5907d + 112055db4eff leave it (the fixture
+-- src/pgtest/upstream123/ holds pg_dump's view of it). Tables,
+-- columns, column order, types, nullability, constraint names and the
+-- alembic_version row are 1.2.3's, and no column has a default: 1.2.3's
+-- Python code fills every column, and so does ours.
 --
--- Tables, columns, types, constraint names and column order are those the
--- upstream Alembic migrations 7fc773c5907d + 112055db4eff produce, so that a
--- database created by the Flask service 1.2.3 can later be adopted in place.
--- Constraints are named explicitly with the names PostgreSQL generated for
--- upstream (SQLAlchemy left them unnamed), so that later migrations can
--- address them by name in both kinds of database.
+-- A database that 1.2.3 created is at this version already: migrate up
+-- records this migration as applied without running it (adoption, see
+-- src/store/adopt.go) and runs only 00002 onwards, which are additive.
+-- A database we create gets the alembic_version row too, so 1.2.3 finds
+-- its schema at head and starts on it without running a migration.
+-- Everything of ours (extension, indexes, columns, triggers) comes in the
+-- later migrations, so that migrating down to 1 returns 1.2.3's schema.
 --
--- Differences from upstream, all additive:
---   * claim.result_id (API.md §13.1 item 2): one result has many claims;
---     result._claim_report_id is kept for compatibility.
---   * result.deleted and the status columns get the defaults the upstream
---     application applied (false, 'on_review').
---   * indexes for the list, sort, filter and search endpoints (upstream had
---     none besides the constraints), and the pg_trgm extension they need.
+-- Constraint names are the ones PostgreSQL generated for 1.2.3
+-- (SQLAlchemy left them unnamed). The uploader foreign keys list
+-- (uploader_iss, uploader_sub) although the key of "user" is (sub, iss):
+-- that is how 1.2.3 declared them.
 
 -- +goose Up
 
--- pg_trgm is a trusted extension since PostgreSQL 13, so the owner of the
--- database (who has CREATE on it) may create it without being superuser.
--- IF NOT EXISTS is checked before any privilege, so an administrator may also
--- create it beforehand for a role that lacks CREATE on the database.
-CREATE EXTENSION IF NOT EXISTS pg_trgm;
-
 CREATE TYPE resourcestatus AS ENUM ('on_review', 'approved');
+
+CREATE TABLE alembic_version (
+    version_num varchar(32) NOT NULL,
+    CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
+);
+INSERT INTO alembic_version (version_num) VALUES ('112055db4eff');
 
 CREATE TABLE submit (
     id uuid NOT NULL,
@@ -41,26 +44,20 @@ CREATE TABLE tag (
 );
 
 -- A person may log in through several providers, so email is not unique.
--- The redundant UNIQUE (sub, iss) is declared exactly as upstream declared
--- it; PostgreSQL folds a unique constraint identical to the primary key into
--- the primary key, as it did for upstream.
 CREATE TABLE "user" (
     sub text NOT NULL,
     iss text NOT NULL,
     email text NOT NULL,
     registration_datetime timestamp without time zone NOT NULL,
-    CONSTRAINT user_pkey PRIMARY KEY (sub, iss),
-    CONSTRAINT user_sub_iss_key UNIQUE (sub, iss)
+    CONSTRAINT user_pkey PRIMARY KEY (sub, iss)
 );
 
--- The uploader foreign keys list (iss, sub) although the key is (sub, iss):
--- that is how upstream declared them.
 CREATE TABLE benchmark (
     id uuid NOT NULL,
     uploader_sub text NOT NULL,
     uploader_iss text NOT NULL,
     upload_datetime timestamp without time zone NOT NULL,
-    status resourcestatus DEFAULT 'on_review',
+    status resourcestatus,
     docker_image text NOT NULL,
     docker_tag text NOT NULL,
     json_schema json NOT NULL,
@@ -74,18 +71,16 @@ CREATE TABLE benchmark (
         REFERENCES "user" (iss, sub)
 );
 
--- result_id is new (API.md §13.1 item 2); its foreign key is added after the
--- result table exists, because result also references claim.
+-- upload_datetime comes after resource_type here, as in 1.2.3.
 CREATE TABLE claim (
     id uuid NOT NULL,
     uploader_sub text NOT NULL,
     uploader_iss text NOT NULL,
-    status resourcestatus DEFAULT 'on_review',
+    status resourcestatus,
     message text NOT NULL,
     resource_type varchar NOT NULL,
     upload_datetime timestamp without time zone NOT NULL,
     _submit_report_id uuid,
-    result_id uuid,
     CONSTRAINT claim_pkey PRIMARY KEY (id),
     CONSTRAINT claim__submit_report_id_fkey FOREIGN KEY (_submit_report_id) REFERENCES submit (id),
     CONSTRAINT claim_uploader_iss_uploader_sub_fkey FOREIGN KEY (uploader_iss, uploader_sub)
@@ -97,7 +92,7 @@ CREATE TABLE site (
     uploader_sub text NOT NULL,
     uploader_iss text NOT NULL,
     upload_datetime timestamp without time zone NOT NULL,
-    status resourcestatus DEFAULT 'on_review',
+    status resourcestatus,
     name text NOT NULL,
     address text NOT NULL,
     description text,
@@ -114,7 +109,7 @@ CREATE TABLE flavor (
     uploader_sub text NOT NULL,
     uploader_iss text NOT NULL,
     upload_datetime timestamp without time zone NOT NULL,
-    status resourcestatus DEFAULT 'on_review',
+    status resourcestatus,
     name text NOT NULL,
     description text,
     site_id uuid NOT NULL,
@@ -127,8 +122,9 @@ CREATE TABLE flavor (
         REFERENCES "user" (iss, sub)
 );
 
+-- 1.2.3 links a result to one claim, through _claim_report_id.
 CREATE TABLE result (
-    deleted boolean NOT NULL DEFAULT false,
+    deleted boolean NOT NULL,
     id uuid NOT NULL,
     uploader_sub text NOT NULL,
     uploader_iss text NOT NULL,
@@ -148,9 +144,6 @@ CREATE TABLE result (
         REFERENCES "user" (iss, sub)
 );
 
-ALTER TABLE claim
-    ADD CONSTRAINT claim_result_id_fkey FOREIGN KEY (result_id) REFERENCES result (id);
-
 -- The only cascade in the database: deleting a tag unlinks it from results.
 CREATE TABLE result_tags (
     result_id uuid NOT NULL,
@@ -160,78 +153,11 @@ CREATE TABLE result_tags (
     CONSTRAINT result_tags_tag_id_fkey FOREIGN KEY (tag_id) REFERENCES tag (id) ON DELETE CASCADE
 );
 
--- Foreign-key columns: the application performs every cascade itself
--- (API.md §6.3), so each delete looks up the referencing rows by these.
--- flavor.site_id and result_tags.result_id are already the leading columns
--- of flavor_site_id_name_key and result_tags_pkey.
-CREATE INDEX benchmark_uploader_idx ON benchmark (uploader_iss, uploader_sub);
-CREATE INDEX benchmark__submit_report_id_idx ON benchmark (_submit_report_id);
-CREATE INDEX site_uploader_idx ON site (uploader_iss, uploader_sub);
-CREATE INDEX site__submit_report_id_idx ON site (_submit_report_id);
-CREATE INDEX flavor_uploader_idx ON flavor (uploader_iss, uploader_sub);
-CREATE INDEX flavor__submit_report_id_idx ON flavor (_submit_report_id);
-CREATE INDEX claim_uploader_idx ON claim (uploader_iss, uploader_sub);
-CREATE INDEX claim__submit_report_id_idx ON claim (_submit_report_id);
-CREATE INDEX claim_result_id_idx ON claim (result_id);
-CREATE INDEX result_uploader_idx ON result (uploader_iss, uploader_sub);
-CREATE INDEX result_benchmark_id_idx ON result (benchmark_id);
-CREATE INDEX result_flavor_id_idx ON result (flavor_id);
-CREATE INDEX result_site_id_idx ON result (site_id);
-CREATE INDEX result__claim_report_id_idx ON result (_claim_report_id);
-CREATE INDEX result_tags_tag_id_idx ON result_tags (tag_id);
-
--- upload_before / upload_after filters and the upload_datetime sort keys.
-CREATE INDEX benchmark_upload_datetime_idx ON benchmark (upload_datetime);
-CREATE INDEX site_upload_datetime_idx ON site (upload_datetime);
-CREATE INDEX flavor_upload_datetime_idx ON flavor (upload_datetime);
-CREATE INDEX claim_upload_datetime_idx ON claim (upload_datetime);
-CREATE INDEX result_upload_datetime_idx ON result (upload_datetime);
-CREATE INDEX submit_upload_datetime_idx ON submit (upload_datetime);
-
--- GET /results lists visible results by execution_datetime (the default
--- sort, with id as the tie-breaker); the partial index serves it without
--- touching soft-deleted rows. The full index serves execution_before/after
--- on the uploader's own list, which includes soft-deleted results.
-CREATE INDEX result_execution_datetime_idx ON result (execution_datetime);
-CREATE INDEX result_visible_execution_datetime_idx ON result (execution_datetime, id) WHERE NOT deleted;
-
--- JSON filters and containment queries on the result document.
-CREATE INDEX result_json_idx ON result USING gin (json jsonb_path_ops);
-
--- :search endpoints match substrings (LIKE '%term%'), which only trigram
--- indexes can serve.
-CREATE INDEX benchmark_docker_image_trgm_idx ON benchmark USING gin (docker_image gin_trgm_ops);
-CREATE INDEX benchmark_docker_tag_trgm_idx ON benchmark USING gin (docker_tag gin_trgm_ops);
-CREATE INDEX benchmark_description_trgm_idx ON benchmark USING gin (description gin_trgm_ops);
-CREATE INDEX site_name_trgm_idx ON site USING gin (name gin_trgm_ops);
-CREATE INDEX site_address_trgm_idx ON site USING gin (address gin_trgm_ops);
-CREATE INDEX site_description_trgm_idx ON site USING gin (description gin_trgm_ops);
-CREATE INDEX flavor_name_trgm_idx ON flavor USING gin (name gin_trgm_ops);
-CREATE INDEX flavor_description_trgm_idx ON flavor USING gin (description gin_trgm_ops);
-CREATE INDEX tag_name_trgm_idx ON tag USING gin (name gin_trgm_ops);
-CREATE INDEX tag_description_trgm_idx ON tag USING gin (description gin_trgm_ops);
-CREATE INDEX user_email_trgm_idx ON "user" USING gin (email gin_trgm_ops);
-
 -- +goose Down
 
--- One statement drops the tables together, so the circular foreign keys
--- between claim and result need no special order. Their indexes go with them.
-DROP TABLE result_tags, result, flavor, site, claim, benchmark, "user", tag, submit;
+-- Only an empty database goes below the baseline (store.Migrate refuses
+-- otherwise). One statement drops the tables together, so the circular
+-- foreign keys between claim and result need no special order.
+DROP TABLE result_tags, result, flavor, site, claim, benchmark, "user", tag, submit, alembic_version;
 
 DROP TYPE resourcestatus;
-
--- Drop pg_trgm only when this role created it (it owns it): an extension an
--- administrator installed beforehand may serve others and is not ours to
--- drop. Without CASCADE, the drop fails rather than remove anyone's objects.
--- +goose StatementBegin
-DO $$
-BEGIN
-    IF EXISTS (
-        SELECT 1 FROM pg_extension
-        WHERE extname = 'pg_trgm' AND extowner = (SELECT oid FROM pg_roles WHERE rolname = current_user)
-    ) THEN
-        DROP EXTENSION pg_trgm;
-    END IF;
-END
-$$;
--- +goose StatementEnd

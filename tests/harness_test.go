@@ -61,6 +61,22 @@ func (b *syncBuffer) String() string {
 // blank settings.
 func startService(t testing.TB, overrides map[string]string) *service {
 	t.Helper()
+	return startServiceOn(t, overrides, nil)
+}
+
+// startServiceOn is startService with prepare run on the fresh database
+// (given its URL and the trusted provider's issuer) before the program
+// starts, to give it content made by someone else.
+func startServiceOn(t testing.TB, overrides map[string]string, prepare func(dsn, issuer string)) *service {
+	t.Helper()
+	s := newService(t, overrides, prepare)
+	s.start(t)
+	return s
+}
+
+// newService prepares what startServiceOn starts.
+func newService(t testing.TB, overrides map[string]string, prepare func(dsn, issuer string)) *service {
+	t.Helper()
 	op := oidctest.StartT(t, oidctest.Options{Path: "/oidc"})
 	rogue := oidctest.StartT(t, oidctest.Options{Path: "/oidc"})
 	caFile := filepath.Join(t.TempDir(), "ca.pem")
@@ -68,6 +84,9 @@ func startService(t testing.TB, overrides map[string]string) *service {
 		t.Fatal(err)
 	}
 	dsn := pgtest.NewDatabase(t)
+	if prepare != nil {
+		prepare(dsn, op.Issuer())
+	}
 	u, err := url.Parse(dsn)
 	if err != nil {
 		t.Fatal(err)
@@ -92,9 +111,7 @@ func startService(t testing.TB, overrides map[string]string) *service {
 	for k, v := range overrides {
 		env[k] = v
 	}
-	s := &service{OP: op, Rogue: rogue, Env: env, DSN: dsn, logs: &syncBuffer{}, stopped: make(chan int, 1)}
-	s.start(t)
-	return s
+	return &service{OP: op, Rogue: rogue, Env: env, DSN: dsn, logs: &syncBuffer{}, stopped: make(chan int, 1)}
 }
 
 // start runs the program and waits for its "listening" log line.

@@ -80,7 +80,7 @@ var settingsTable = []setting{
 		doc:  "Age after which a database connection is replaced (Go duration; `0s` = never).",
 		bind: durationVar(func(s *Settings) *time.Duration { return &s.DBConnMaxLifetime }, 0)},
 	{name: "DB_WAIT_TIMEOUT", typ: "duration", prod: val("60s"), dev: val("60s"), added: true,
-		doc:  "How long `serve` keeps trying to reach PostgreSQL at start-up, which may come up after us (Go duration; `0s` = one attempt).",
+		doc:  "How long `serve` and `migrate` keep trying to reach PostgreSQL at start-up, which may come up after us (Go duration; `0s` = one attempt). Only refused connections and a server starting up or shutting down are retried; a missing database, wrong password or missing privilege stop at once.",
 		bind: durationVar(func(s *Settings) *time.Duration { return &s.DBWaitTimeout }, 0)},
 	{name: "TRUSTED_OP_LIST", typ: "list",
 		prod: val(strings.Join(defaultTrustedOPs, ",")), dev: val(strings.Join(defaultTrustedOPs, ",")),

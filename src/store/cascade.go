@@ -53,10 +53,13 @@ func (c *cascade) reviewed(ctx context.Context, table string, dependents func(id
 }
 
 // claims hard-deletes the claims matching cond with their submits. A
-// result hidden by such a claim stays hidden (its link is cleared).
+// result hidden by such a claim stays hidden; 1.2.3's link moves to the
+// newest claim of the result that remains, or is cleared.
 func (c *cascade) claims(ctx context.Context, cond string, args ...any) {
 	c.reviewed(ctx, "claim", func(ids string) {
-		c.exec(ctx, `UPDATE result SET _claim_report_id = NULL WHERE _claim_report_id IN `+ids)
+		c.exec(ctx, `UPDATE result r SET _claim_report_id = (SELECT o.id FROM claim o
+			WHERE o.result_id = r.id AND o.id NOT IN `+ids+` ORDER BY o.upload_datetime DESC, o.id DESC LIMIT 1)
+			WHERE r._claim_report_id IN `+ids)
 	}, cond, args...)
 }
 

@@ -110,23 +110,51 @@ func (s *Store) ClaimResult(ctx context.Context, resultID uuid.UUID, c perf.Clai
 }
 
 // lockClaim locks a pending claim; an approved one cannot be reviewed again.
+// Every transaction that changes claims of a result locks that result
+// first, then the claim (ClaimResult, RejectClaim), so that reviews of
+// several claims of one result queue up on the result instead of
+// deadlocking: re-linking the result to another claim takes a key-share
+// lock on that claim, which a concurrent review of it would hold.
 func lockClaim(ctx context.Context, tx *sqlx.Tx, id uuid.UUID) (claimRow, *uuid.UUID, error) {
 	var row struct {
 		claimRow
 		Submit *uuid.UUID `db:"submit"`
 	}
-	err := tx.GetContext(ctx, &row, `SELECT `+claimColumns+`, c._submit_report_id AS submit`+claimFrom+
-		` WHERE c.id = $1 FOR UPDATE OF c`, id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return row.claimRow, nil, claimNotFound(id)
+	for range 3 {
+		var resultID *uuid.UUID
+		err := tx.GetContext(ctx, &resultID, `SELECT result_id FROM claim WHERE id = $1`, id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return row.claimRow, nil, claimNotFound(id)
+		}
+		if err != nil {
+			return row.claimRow, nil, mapError(err, "find claim")
+		}
+		if resultID != nil {
+			if _, err := tx.ExecContext(ctx, `SELECT 1 FROM result WHERE id = $1 FOR UPDATE`, *resultID); err != nil {
+				return row.claimRow, nil, mapError(err, "lock result")
+			}
+		}
+		err = tx.GetContext(ctx, &row, `SELECT `+claimColumns+`, c._submit_report_id AS submit`+claimFrom+
+			` WHERE c.id = $1 FOR UPDATE OF c`, id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return row.claimRow, nil, claimNotFound(id)
+		}
+		if err != nil {
+			return row.claimRow, nil, mapError(err, "lock claim")
+		}
+		if !sameID(resultID, row.ResultID) {
+			continue // relinked meanwhile: lock its result now
+		}
+		if row.Status == perf.Approved {
+			return row.claimRow, nil, perf.Errorf(perf.Invalid, "Resource %s was already approved", id)
+		}
+		return row.claimRow, row.Submit, nil
 	}
-	if err != nil {
-		return row.claimRow, nil, mapError(err, "lock claim")
-	}
-	if row.Status == perf.Approved {
-		return row.claimRow, nil, perf.Errorf(perf.Invalid, "Resource %s was already approved", id)
-	}
-	return row.claimRow, row.Submit, nil
+	return row.claimRow, nil, perf.Errorf(perf.Unavailable, "Claim %s keeps changing, try again", id)
+}
+
+func sameID(a, b *uuid.UUID) bool {
+	return (a == nil && b == nil) || (a != nil && b != nil && *a == *b)
 }
 
 // ApproveClaim accepts a claim: its result stays hidden.

@@ -12,7 +12,6 @@ import (
 
 	"github.com/eosc-perf/api/migrations"
 	"github.com/pressly/goose/v3"
-	"github.com/pressly/goose/v3/lock"
 )
 
 // versionTable is goose's bookkeeping table (its default name). Upstream's
@@ -32,11 +31,9 @@ const (
 // nothing pending. goose's own logging is off; Migrate reports to its
 // writer instead.
 func newProvider(db *sql.DB) (*goose.Provider, error) {
-	// Wait for the lock up to 10 min (a long migration of another replica),
-	// polling every second; the caller's context may end the wait sooner.
-	locker, err := lock.NewPostgresSessionLocker(lock.WithLockTimeout(1, 600), lock.WithUnlockTimeout(1, 60))
+	locker, err := newLocker()
 	if err != nil {
-		return nil, fmt.Errorf("store: migration lock: %w", err)
+		return nil, err
 	}
 	p, err := goose.NewProvider(goose.DialectPostgres, db, migrations.FS,
 		goose.WithSessionLocker(locker),
@@ -67,9 +64,12 @@ func Migrate(ctx context.Context, db *sql.DB, direction string, out io.Writer) e
 	}
 	switch direction {
 	case MigrateUp:
+		if err := prepareUp(ctx, db, p, out); err != nil {
+			return err
+		}
 		return migrateUp(ctx, p, out)
 	case MigrateDown:
-		return migrateDown(ctx, p, out)
+		return migrateDown(ctx, db, p, out)
 	case MigrateStatus:
 		return migrateStatus(ctx, db, p, out)
 	default:
@@ -101,7 +101,34 @@ func migrateUp(ctx context.Context, p *goose.Provider, out io.Writer) error {
 	return nil
 }
 
-func migrateDown(ctx context.Context, p *goose.Provider, out io.Writer) error {
+func migrateDown(ctx context.Context, db *sql.DB, p *goose.Provider, out io.Writer) error {
+	// goose would create its table to find nothing to roll back: on a
+	// database of 1.2.3 (or an empty one) down must change nothing.
+	exists, err := versionTableExists(ctx, db)
+	if err != nil {
+		return fmt.Errorf("store: migrate down: %w", err)
+	}
+	if !exists {
+		return errors.New("store: migrate down: no migration is applied")
+	}
+	current, err := p.GetDBVersion(ctx)
+	if err != nil {
+		return fmt.Errorf("store: migrate down: %w", err)
+	}
+	if current == baselineVersion {
+		// Below the baseline lies an empty database: refuse to drop data.
+		var data bool
+		err := db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM "user") OR EXISTS (SELECT 1 FROM tag)
+			OR EXISTS (SELECT 1 FROM submit)`).Scan(&data)
+		if err != nil {
+			return fmt.Errorf("store: migrate down: %w", err)
+		}
+		if data {
+			return errors.New("store: migrate down: the schema is at the baseline, 00001_initial.sql, the schema of " +
+				"EOSC Performance API 1.2.3, which EOSC Performance API 1.2.3 can run on; rolling it back would drop its tables " +
+				"with their data, so it is rolled back only on a database without data (drop the database instead)")
+		}
+	}
 	result, err := p.Down(ctx)
 	if errors.Is(err, goose.ErrNoNextVersion) {
 		return errors.New("store: migrate down: no migration is applied")

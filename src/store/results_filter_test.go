@@ -103,9 +103,9 @@ func filterDB(tb testing.TB, docs map[string]string) *sql.DB {
 	}
 	for name, doc := range docs {
 		_, err := db.ExecContext(ctx, `WITH r AS (
-			INSERT INTO result (id, uploader_sub, uploader_iss, upload_datetime, json, execution_datetime, benchmark_id, flavor_id, site_id)
+			INSERT INTO result (id, uploader_sub, uploader_iss, upload_datetime, json, execution_datetime, benchmark_id, flavor_id, site_id, deleted)
 			VALUES (gen_random_uuid(), 's', 'i', now(), $1, now(), '00000000-0000-0000-0000-00000000000b',
-			        '00000000-0000-0000-0000-00000000000f', '00000000-0000-0000-0000-00000000000c')
+			        '00000000-0000-0000-0000-00000000000f', '00000000-0000-0000-0000-00000000000c', false)
 			RETURNING id)
 			INSERT INTO names SELECT id, $2 FROM r`, doc, name)
 		if err != nil {

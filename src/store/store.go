@@ -6,8 +6,13 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"syscall"
 	"time"
 
 	"github.com/eosc-perf/api/src/perf"
@@ -58,12 +63,17 @@ func (s *Store) Close() error { return s.db.Close() }
 // Ping checks that the database answers.
 func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
 
-// WaitReady pings the database until it answers, ctx ends or timeout
-// passes, backing off between attempts. PostgreSQL may come up after us
-// (containers, systemd ordering); onRetry is told about each failure.
+// WaitReady pings the database until it answers, backing off between
+// attempts, for as long as timeout allows (0: exactly one attempt) or ctx
+// lasts. PostgreSQL may come up after us (containers, systemd ordering), so
+// only failures that waiting can heal are retried: the server refusing
+// connections or not listening yet, starting up, shutting down or
+// restarting (57P03, 57P01, 57P02), a connection cut or timed out. Any
+// other answer of the server (the database does not exist, wrong password,
+// no privilege to connect, …) ends the wait at once with that message.
+// onRetry is told about each failure that is retried.
 func (s *Store) WaitReady(ctx context.Context, timeout time.Duration, onRetry func(attempt int, err error)) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
+	deadline := time.Now().Add(timeout)
 	delay := 100 * time.Millisecond
 	for attempt := 1; ; attempt++ {
 		pctx, pcancel := context.WithTimeout(ctx, 5*time.Second)
@@ -71,6 +81,12 @@ func (s *Store) WaitReady(ctx context.Context, timeout time.Duration, onRetry fu
 		pcancel()
 		if err == nil {
 			return nil
+		}
+		if !healable(err) {
+			return fmt.Errorf("store: database: %w", err)
+		}
+		if ctx.Err() != nil || time.Now().Add(delay).After(deadline) {
+			return fmt.Errorf("store: database not reachable after %d attempts: %w", attempt, err)
 		}
 		if onRetry != nil {
 			onRetry(attempt, err)
@@ -84,8 +100,55 @@ func (s *Store) WaitReady(ctx context.Context, timeout time.Duration, onRetry fu
 	}
 }
 
-// WithTx runs fn in a transaction, committing when fn returns nil.
+// healable reports whether a failed connection attempt may succeed later.
+func healable(err error) bool {
+	var pe *pq.Error
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case "57P03", // cannot_connect_now: starting up, shutting down, in recovery
+			"57P01", "57P02": // admin_shutdown, crash_shutdown (connection cut while stopping)
+			return true
+		}
+		return false // the server answered: missing database, authentication, privilege, …
+	}
+	var ne net.Error
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ENOENT), // TCP port or socket not there yet
+		errors.Is(err, syscall.ECONNRESET), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
+		errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH),
+		errors.Is(err, context.DeadlineExceeded), errors.Is(err, driver.ErrBadConn):
+		return true
+	case errors.As(err, &ne) && ne.Timeout():
+		return true
+	}
+	return false
+}
+
+// txAttempts bounds how often WithTx runs a transaction that PostgreSQL
+// aborted as a deadlock victim or a serialization failure.
+const txAttempts = 4
+
+// WithTx runs fn in a transaction, committing when fn returns nil. A
+// transaction that PostgreSQL aborts with a serialization failure (40001)
+// or as the victim of a deadlock (40P01) did nothing and is run again, up
+// to txAttempts times in all, after a short random pause; fn must therefore
+// only set its results, not accumulate them.
 func (s *Store) WithTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
+	var err error
+	for attempt := 1; ; attempt++ {
+		err = s.tryTx(ctx, fn)
+		if attempt == txAttempts || !retryable(err) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Duration(attempt) * time.Duration(5+rand.IntN(20)) * time.Millisecond):
+		}
+	}
+}
+
+func (s *Store) tryTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 	tx, err := s.db.BeginTxx(ctx, nil)
 	if err != nil {
 		return mapError(err, "begin")
@@ -100,11 +163,20 @@ func (s *Store) WithTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 	return nil
 }
 
+// retryable reports whether err aborted a transaction that may succeed
+// when run again: a serialization failure or a deadlock.
+func retryable(err error) bool {
+	var pe *pq.Error
+	return errors.As(err, &pe) && (pe.Code == codeSerializationFailure || pe.Code == codeDeadlockDetected)
+}
+
 // PostgreSQL error codes translated at this boundary.
 const (
-	codeUniqueViolation     = "23505"
-	codeForeignKeyViolation = "23503"
-	codeCheckViolation      = "23514"
+	codeUniqueViolation      = "23505"
+	codeForeignKeyViolation  = "23503"
+	codeCheckViolation       = "23514"
+	codeSerializationFailure = "40001"
+	codeDeadlockDetected     = "40P01"
 )
 
 // uniqueViolation reports whether err is a unique-constraint violation.
