@@ -20,17 +20,28 @@ type Authenticator interface {
 	Authenticate(ctx context.Context, authorization string) (perf.Identity, error)
 }
 
+// PATVerifier turns a personal access token into its caller, or a
+// perf.Unauthenticated error (implemented by auth.PATVerifier).
+type PATVerifier interface {
+	Verify(ctx context.Context, secret string) (perf.Caller, error)
+}
+
 // Options are what the server needs from the composition root.
 type Options struct {
-	Logger            zerolog.Logger
-	Store             *store.Store
-	Auth              Authenticator
+	Logger zerolog.Logger
+	Store  *store.Store
+	Auth   Authenticator
+	// PATs verifies personal access tokens (nil: every PAT is refused).
+	PATs              PATVerifier
 	AdminEntitlements []string
 	BackendRoute      string   // servers[0].url of the served OpenAPI document
 	CORSOrigins       []string // empty: no CORS headers
 	MaxBodyBytes      int64
-	Metrics           *Metrics // nil: no metrics
-	Mailer            Mailer   // nil: no mail
+	// ExportMaxRows caps one GET /results:export (EXPORT_MAX_ROWS; 0:
+	// DefaultExportMaxRows).
+	ExportMaxRows int
+	Metrics       *Metrics // nil: no metrics
+	Mailer        Mailer   // nil: no mail
 	// Images checks that a benchmark's container image exists (nil: no
 	// check, BENCHMARK_IMAGE_CHECK=off).
 	Images ImageChecker

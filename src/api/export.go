@@ -1,0 +1,232 @@
+package api
+
+// GET /results:export (EXTENSIONS.md X3): NDJSON or CSV, streamed from one
+// snapshot in constant memory.
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/eosc-perf/api/src/perf"
+)
+
+// exportFlushBytes is how much is buffered before it is sent on.
+const exportFlushBytes = 32 << 10
+
+// csvFixedColumns are the first columns of a CSV export.
+var csvFixedColumns = []string{"id", "upload_datetime", "execution_datetime", "benchmark_id", "benchmark",
+	"site_id", "site", "flavor_id", "flavor", "tags"}
+
+// maxExportColumns bounds the repeatable columns parameter.
+const maxExportColumns = 100
+
+// handleResultExport handles GET /results:export.
+func (s *server) handleResultExport(w http.ResponseWriter, r *http.Request) error {
+	q := newQuery(r, append([]string{"format", "columns", "sort_by"}, resultFilterParams...)...)
+	format := "ndjson"
+	if v := q.str("format"); v != nil {
+		format = *v
+		if format != "ndjson" && format != "csv" {
+			q.errs["format"] = []string{"Must be one of: ndjson, csv."}
+		}
+	}
+	var columns [][]string
+	names := q.list("columns")
+	switch {
+	case len(names) > 0 && format != "csv":
+		q.errs["columns"] = []string{"Only for format csv."}
+	case len(names) > maxExportColumns:
+		q.errs["columns"] = []string{"At most " + itoa(maxExportColumns) + " columns."}
+	default:
+		for _, n := range names {
+			columns = append(columns, metricPath(q, "columns", n))
+		}
+	}
+	f, _, err := resultFilter(q)
+	if err != nil {
+		return err
+	}
+	sort, err := q.sortBy("result", "+execution_datetime", true)
+	if err != nil {
+		return err
+	}
+	max := s.opt.ExportMaxRows
+	if max <= 0 {
+		max = DefaultExportMaxRows
+	}
+	bw := bufio.NewWriterSize(flushWriter{w}, exportFlushBytes)
+	var emit func(perf.Result) error
+	var cw *csv.Writer
+	start := func(int) error {
+		h := w.Header()
+		if format == "csv" {
+			h.Set("Content-Type", "text/csv; charset=utf-8")
+		} else {
+			h.Set("Content-Type", "application/x-ndjson")
+		}
+		h.Set("Content-Disposition", `attachment; filename="results.`+format+`"`)
+		w.WriteHeader(http.StatusOK)
+		if format == "csv" {
+			cw = csv.NewWriter(bw)
+			cw.UseCRLF = true // RFC 4180
+			return cw.Write(append(append([]string{}, csvFixedColumns...), names...))
+		}
+		return nil
+	}
+	var line []byte
+	if format == "csv" {
+		emit = func(res perf.Result) error { return cw.Write(csvRecord(res, columns)) }
+	} else {
+		emit = func(res perf.Result) error {
+			line = append(appendResult(line[:0], res), '\n')
+			_, err := bw.Write(line)
+			return err
+		}
+	}
+	started := false
+	err = s.store.ExportResults(r.Context(), f, sort, max, func(total int) error {
+		started = true
+		return start(total)
+	}, emit)
+	if err == nil {
+		if cw != nil {
+			cw.Flush()
+			err = cw.Error()
+		}
+		if err == nil {
+			err = bw.Flush()
+		}
+	}
+	if err != nil && started {
+		// The status is sent: a failure now can only cut the stream short.
+		// A client that went away needs no answer; otherwise abort the
+		// connection so the client cannot take a truncated file for whole.
+		if r.Context().Err() == nil {
+			s.opt.Logger.Error().Err(err).Msg("export failed mid-stream")
+			panic(http.ErrAbortHandler)
+		}
+		return nil
+	}
+	return err
+}
+
+// DefaultExportMaxRows is EXPORT_MAX_ROWS's default.
+const DefaultExportMaxRows = 1_000_000
+
+// flushWriter sends each buffered chunk on at once, so a streamed export
+// reaches the client while it is produced.
+type flushWriter struct{ w http.ResponseWriter }
+
+func (f flushWriter) Write(p []byte) (int, error) {
+	n, err := f.w.Write(p)
+	if err == nil {
+		err = http.NewResponseController(f.w).Flush()
+		if errors.Is(err, http.ErrNotSupported) {
+			err = nil
+		}
+	}
+	return n, err
+}
+
+// csvRecord renders one result as a CSV row, every cell guarded.
+func csvRecord(r perf.Result, columns [][]string) []string {
+	rec := make([]string, 0, len(csvFixedColumns)+len(columns))
+	rec = append(rec, r.ID.String(), perf.FormatTime(r.UploadDatetime), perf.FormatTime(r.ExecutionDatetime),
+		r.Benchmark.ID.String(), r.Benchmark.DockerImage+":"+r.Benchmark.DockerTag,
+		r.Site.ID.String(), r.Site.Name, r.Flavor.ID.String(), r.Flavor.Name, tagNames(r.TagsJSON))
+	if len(columns) > 0 {
+		var doc any
+		dec := json.NewDecoder(bytes.NewReader(r.JSON))
+		dec.UseNumber()
+		if dec.Decode(&doc) != nil {
+			doc = nil
+		}
+		for _, p := range columns {
+			rec = append(rec, cellText(lookupPath(doc, p)))
+		}
+	}
+	for i, c := range rec {
+		rec[i] = csvSafe(c)
+	}
+	return rec
+}
+
+// csvSafe defuses formula injection: a cell a spreadsheet would read as a
+// formula (starting with =, +, - or @) is prefixed with a single quote.
+func csvSafe(s string) string {
+	if s != "" && strings.ContainsRune("=+-@", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}
+
+// tagNames joins the names of a rendered tag list with ";".
+func tagNames(raw json.RawMessage) string {
+	var tags []struct {
+		Name string `json:"name"`
+	}
+	if json.Unmarshal(raw, &tags) != nil {
+		return ""
+	}
+	names := make([]string, len(tags))
+	for i, t := range tags {
+		names[i] = t.Name
+	}
+	return strings.Join(names, ";")
+}
+
+// lookupPath walks a decoded document as PostgreSQL's #> does: object keys,
+// and array indexes for keys that are integers (negative from the end).
+func lookupPath(v any, path []string) (any, bool) {
+	for _, k := range path {
+		switch x := v.(type) {
+		case map[string]any:
+			var ok bool
+			if v, ok = x[k]; !ok {
+				return nil, false
+			}
+		case []any:
+			i, err := strconv.Atoi(strings.TrimSpace(k))
+			if err != nil {
+				return nil, false
+			}
+			if i < 0 {
+				i += len(x)
+			}
+			if i < 0 || i >= len(x) {
+				return nil, false
+			}
+			v = x[i]
+		default:
+			return nil, false
+		}
+	}
+	return v, true
+}
+
+// cellText is a value's text as #>> gives it: strings unquoted, numbers as
+// written, objects and arrays as JSON, JSON null and absence empty.
+func cellText(v any, found bool) string {
+	if !found || v == nil {
+		return ""
+	}
+	switch x := v.(type) {
+	case string:
+		return x
+	case json.Number:
+		return x.String()
+	case bool:
+		return strconv.FormatBool(x)
+	}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+	return strings.TrimSuffix(b.String(), "\n")
+}
