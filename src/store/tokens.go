@@ -117,6 +117,6 @@ func (s *Store) TokensByPrefix(ctx context.Context, prefix string) ([]TokenCandi
 // runner does not write a row per request.
 func (s *Store) TouchToken(ctx context.Context, id uuid.UUID, now time.Time) error {
 	_, err := s.db.ExecContext(ctx, `UPDATE personal_access_token SET last_used_at = $2
-		WHERE id = $1 AND (last_used_at IS NULL OR last_used_at <= $2 - interval '1 minute')`, id, now)
+		WHERE id = $1 AND (last_used_at IS NULL OR last_used_at <= $2::timestamp - interval '1 minute')`, id, now)
 	return mapError(err, "touch token")
 }
