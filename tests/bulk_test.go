@@ -132,9 +132,9 @@ func TestBulkLinesAnswerAsPostResults(t *testing.T) {
 		body.WriteString("\n")
 	}
 	// Lines POST /results has no equivalent of.
-	body.WriteString("\n")                                   // empty
-	body.WriteString("{not json\n")                          // not JSON
-	body.WriteString("[1,2]\r\n")                            // not an object (CRLF)
+	body.WriteString("\n")          // empty
+	body.WriteString("{not json\n") // not JSON
+	body.WriteString("[1,2]\r\n")   // not an object (CRLF)
 	body.WriteString(`{"benchmark_id":1,"flavor_id":null,"execution_datetime":5,"tags_ids":"x","extra":1}` + "\n")
 	body.WriteString(fmt.Sprintf(`{"benchmark_id":%q,"flavor_id":%q,"execution_datetime":%q,"json":{"time":3}}`, w.Lenient, w.FlavorA, past)) // last line without newline
 	before := countResults(t, s)

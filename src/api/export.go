@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/rs/zerolog/hlog"
+
 	"github.com/eosc-perf/api/src/perf"
 )
 
@@ -80,40 +82,62 @@ func (s *server) handleResultExport(w http.ResponseWriter, r *http.Request) erro
 		return nil
 	}
 	var line []byte
+	sent, total := 0, 0
 	if format == "csv" {
-		emit = func(res perf.Result) error { return cw.Write(csvRecord(res, columns)) }
+		emit = func(res perf.Result) error {
+			sent++
+			return clientError(cw.Write(csvRecord(res, columns)))
+		}
 	} else {
 		emit = func(res perf.Result) error {
+			sent++
 			line = append(appendResult(line[:0], res), '\n')
 			_, err := bw.Write(line)
-			return err
+			return clientError(err)
 		}
 	}
 	started := false
-	err = s.store.ExportResults(r.Context(), f, sort, max, func(total int) error {
-		started = true
-		return start(total)
+	err = s.store.ExportResults(r.Context(), f, sort, max, func(n int) error {
+		started, total = true, n
+		return start(n)
 	}, emit)
 	if err == nil {
 		if cw != nil {
 			cw.Flush()
-			err = cw.Error()
+			err = clientError(cw.Error())
 		}
 		if err == nil {
-			err = bw.Flush()
+			err = clientError(bw.Flush())
 		}
 	}
 	if err != nil && started {
 		// The status is sent: a failure now can only cut the stream short.
-		// A client that went away needs no answer; otherwise abort the
-		// connection so the client cannot take a truncated file for whole.
-		if r.Context().Err() == nil {
-			s.opt.Logger.Error().Err(err).Msg("export failed mid-stream")
-			panic(http.ErrAbortHandler)
+		log := hlog.FromRequest(r)
+		var gone errClientGone
+		if errors.As(err, &gone) || r.Context().Err() != nil {
+			// The client went away: the cursor and transaction are gone
+			// with ExportResults' return; nobody is left to answer.
+			log.Info().Int("rows_sent", sent).Int("rows_total", total).Msg("export stopped: client went away")
+			return nil
 		}
-		return nil
+		// Abort the connection so the client cannot take a truncated file
+		// for a whole one.
+		log.Error().Err(err).Int("rows_sent", sent).Int("rows_total", total).Msg("export failed mid-stream")
+		panic(http.ErrAbortHandler)
 	}
 	return err
+}
+
+// errClientGone marks a failure to write to the client.
+type errClientGone struct{ error }
+
+func (e errClientGone) Unwrap() error { return e.error }
+
+func clientError(err error) error {
+	if err == nil {
+		return nil
+	}
+	return errClientGone{err}
 }
 
 // DefaultExportMaxRows is EXPORT_MAX_ROWS's default.
