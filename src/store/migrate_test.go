@@ -99,8 +99,8 @@ func TestMigrateUpDownUpOnEmptyDatabase(t *testing.T) {
 		if !strings.Contains(out, "OK") || !strings.Contains(out, "00001_initial.sql") {
 			t.Errorf("round %d: up printed %q, want the applied migration", round, out)
 		}
-		if n := ourObjects(t, db); n != 11 { // 9 tables, the enum, the extension
-			t.Errorf("round %d: %d objects after up, want 11", round, n)
+		if n := ourObjects(t, db); n != 12 { // 10 tables (personal_access_token: 00012), the enum, the extension
+			t.Errorf("round %d: %d objects after up, want 12", round, n)
 		}
 		if !schemaCurrent(t, db) {
 			t.Errorf("round %d: SchemaCurrent after up = false, want true", round)
@@ -174,8 +174,8 @@ func TestConcurrentMigrateUpAppliesOnce(t *testing.T) {
 	if n := count(t, db, `SELECT count(*) FROM goose_db_version WHERE version_id = 1`); n != 1 {
 		t.Errorf("migration 1 recorded %d times, want once", n)
 	}
-	if n := ourObjects(t, db); n != 11 {
-		t.Errorf("%d objects after concurrent up, want 11", n)
+	if n := ourObjects(t, db); n != 12 {
+		t.Errorf("%d objects after concurrent up, want 12", n)
 	}
 	if !schemaCurrent(t, db) {
 		t.Error("SchemaCurrent after concurrent up = false, want true")
