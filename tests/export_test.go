@@ -121,7 +121,7 @@ func TestExportCSV(t *testing.T) {
 	want := []string{id, res["upload_datetime"].(string), "2021-05-21T07:31:00", w.Lenient, "b1:v1.0", evil,
 		`'=HYPERLINK("http://x")`, evilFlavor, "'@SUM(A1)", "tag1;tag2",
 		"5", "1.5", "12345678901234567890", "plain, \"quoted\"\nnewline", "'-3", "'+1", "'@cmd", "'=1+2", "'-x", "", "true",
-		`{"k":[1,2]}`, "[1,2]", "2", "1", `{"z":1}`, ""}
+		`{"k": [1, 2]}`, "[1, 2]", "2", "1", `{"z": 1}`, ""}
 	for i := range want {
 		if recs[1][i] != want[i] {
 			t.Errorf("column %s = %q, want %q", header[i], recs[1][i], want[i])

@@ -5,12 +5,10 @@ package api
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/rs/zerolog/hlog"
@@ -63,7 +61,7 @@ func (s *server) handleResultExport(w http.ResponseWriter, r *http.Request) erro
 		max = DefaultExportMaxRows
 	}
 	bw := bufio.NewWriterSize(flushWriter{w}, exportFlushBytes)
-	var emit func(perf.Result) error
+	var emit func(perf.Result, []string) error
 	var cw *csv.Writer
 	start := func(int) error {
 		h := w.Header()
@@ -84,12 +82,12 @@ func (s *server) handleResultExport(w http.ResponseWriter, r *http.Request) erro
 	var line []byte
 	sent, total := 0, 0
 	if format == "csv" {
-		emit = func(res perf.Result) error {
+		emit = func(res perf.Result, cells []string) error {
 			sent++
-			return clientError(cw.Write(csvRecord(res, columns)))
+			return clientError(cw.Write(csvRecord(res, cells)))
 		}
 	} else {
-		emit = func(res perf.Result) error {
+		emit = func(res perf.Result, _ []string) error {
 			sent++
 			line = append(appendResult(line[:0], res), '\n')
 			_, err := bw.Write(line)
@@ -97,7 +95,7 @@ func (s *server) handleResultExport(w http.ResponseWriter, r *http.Request) erro
 		}
 	}
 	started := false
-	err = s.store.ExportResults(r.Context(), f, sort, max, func(n int) error {
+	err = s.store.ExportResults(r.Context(), f, sort, columns, max, func(n int) error {
 		started, total = true, n
 		return start(n)
 	}, emit)
@@ -158,23 +156,14 @@ func (f flushWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// csvRecord renders one result as a CSV row, every cell guarded.
-func csvRecord(r perf.Result, columns [][]string) []string {
-	rec := make([]string, 0, len(csvFixedColumns)+len(columns))
+// csvRecord renders one result and its column cells as a CSV row, every
+// cell guarded.
+func csvRecord(r perf.Result, cells []string) []string {
+	rec := make([]string, 0, len(csvFixedColumns)+len(cells))
 	rec = append(rec, r.ID.String(), perf.FormatTime(r.UploadDatetime), perf.FormatTime(r.ExecutionDatetime),
 		r.Benchmark.ID.String(), r.Benchmark.DockerImage+":"+r.Benchmark.DockerTag,
 		r.Site.ID.String(), r.Site.Name, r.Flavor.ID.String(), r.Flavor.Name, tagNames(r.TagsJSON))
-	if len(columns) > 0 {
-		var doc any
-		dec := json.NewDecoder(bytes.NewReader(r.JSON))
-		dec.UseNumber()
-		if dec.Decode(&doc) != nil {
-			doc = nil
-		}
-		for _, p := range columns {
-			rec = append(rec, cellText(lookupPath(doc, p)))
-		}
-	}
+	rec = append(rec, cells...)
 	for i, c := range rec {
 		rec[i] = csvSafe(c)
 	}
@@ -203,54 +192,4 @@ func tagNames(raw json.RawMessage) string {
 		names[i] = t.Name
 	}
 	return strings.Join(names, ";")
-}
-
-// lookupPath walks a decoded document as PostgreSQL's #> does: object keys,
-// and array indexes for keys that are integers (negative from the end).
-func lookupPath(v any, path []string) (any, bool) {
-	for _, k := range path {
-		switch x := v.(type) {
-		case map[string]any:
-			var ok bool
-			if v, ok = x[k]; !ok {
-				return nil, false
-			}
-		case []any:
-			i, err := strconv.Atoi(strings.TrimSpace(k))
-			if err != nil {
-				return nil, false
-			}
-			if i < 0 {
-				i += len(x)
-			}
-			if i < 0 || i >= len(x) {
-				return nil, false
-			}
-			v = x[i]
-		default:
-			return nil, false
-		}
-	}
-	return v, true
-}
-
-// cellText is a value's text as #>> gives it: strings unquoted, numbers as
-// written, objects and arrays as JSON, JSON null and absence empty.
-func cellText(v any, found bool) string {
-	if !found || v == nil {
-		return ""
-	}
-	switch x := v.(type) {
-	case string:
-		return x
-	case json.Number:
-		return x.String()
-	case bool:
-		return strconv.FormatBool(x)
-	}
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(v)
-	return strings.TrimSuffix(b.String(), "\n")
 }

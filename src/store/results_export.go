@@ -6,9 +6,17 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/eosc-perf/api/src/perf"
+	"github.com/lib/pq"
 )
+
+// exportRow is a result with the texts of the requested columns.
+type exportRow struct {
+	resultRow
+	Cells pq.StringArray `db:"cells"`
+}
 
 // exportBatch is how many rows one FETCH of the export cursor reads: the
 // service holds at most this many results at a time.
@@ -26,8 +34,12 @@ var ErrExportTooLarge = errors.New("export too large")
 // the total before the first row. When ctx ends (the client went away) or
 // emit fails, the cursor and transaction are dropped and the error is
 // returned.
-func (s *Store) ExportResults(ctx context.Context, f perf.ResultFilter, sort []perf.SortKey, maxRows int,
-	start func(total int) error, emit func(perf.Result) error) error {
+//
+// columns are JSON paths whose values' texts (as #>> gives them: strings
+// unquoted, objects and arrays as JSON, "" when absent or null) come with
+// each result, for the CSV columns.
+func (s *Store) ExportResults(ctx context.Context, f perf.ResultFilter, sort []perf.SortKey, columns [][]string, maxRows int,
+	start func(total int) error, emit func(r perf.Result, cells []string) error) error {
 	tx, err := s.db.BeginTxx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
 	if err != nil {
 		return mapError(err, "begin export")
@@ -48,7 +60,19 @@ func (s *Store) ExportResults(ctx context.Context, f perf.ResultFilter, sort []p
 	if err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, `DECLARE export NO SCROLL CURSOR FOR `+resultSelect+w.sql()+order, w.args...); err != nil {
+	cells := `, NULL::text[] AS cells`
+	if len(columns) > 0 {
+		exprs := make([]string, len(columns))
+		for i, c := range columns {
+			exprs[i] = `''`
+			if representable(c...) {
+				exprs[i] = `COALESCE(r.json #>> ` + w.arg(pq.Array(c)) + `::text[], '')`
+			}
+		}
+		cells = `, ARRAY[` + strings.Join(exprs, ", ") + `] AS cells`
+	}
+	q := resultColumns + cells + ` FROM result r` + resultJoins + w.sql() + order
+	if _, err := tx.ExecContext(ctx, `DECLARE export NO SCROLL CURSOR FOR `+q, w.args...); err != nil {
 		return mapError(err, "declare export")
 	}
 	if err := start(total); err != nil {
@@ -62,13 +86,13 @@ func (s *Store) ExportResults(ctx context.Context, f perf.ResultFilter, sort []p
 		}
 		n := 0
 		for rows.Next() {
-			var row resultRow
+			var row exportRow
 			if err := rows.StructScan(&row); err != nil {
 				rows.Close()
 				return mapError(err, "scan export")
 			}
 			n++
-			if err := emit(row.result()); err != nil {
+			if err := emit(row.result(), row.Cells); err != nil {
 				rows.Close()
 				return err
 			}

@@ -52,17 +52,20 @@ func (s *sides) extensionScenarios(ctx context.Context) ([]scenario, error) {
 		return nil, err
 	}
 	perOp["bulk"], perOp["export-ndjson"], perOp["export-csv"] = bulkLines, n, n
-	exportSQL := func(ctx context.Context, _ *client) error {
-		return s.st.ExportResults(ctx, exportFilter, byExec, 1<<30, func(int) error { return nil },
-			func(r perf.Result) error { _ = r; return nil })
+	exportSQL := func(columns [][]string) op {
+		return func(ctx context.Context, _ *client) error {
+			return s.st.ExportResults(ctx, exportFilter, byExec, columns, 1<<30, func(int) error { return nil },
+				func(perf.Result, []string) error { return nil })
+		}
 	}
 	return []scenario{
 		{Name: "bulk", Request: fmt.Sprintf("POST /results:bulk?atomic=true (PAT, %d NDJSON lines of random samples)", bulkLines),
 			API: func(ctx context.Context, c *client) error { return s.bulkAPI(ctx, c, pat) }, SQL: s.bulkSQL},
 		{Name: "export-ndjson", Request: fmt.Sprintf("GET %s (%d results)", ndjsonPath, n),
-			API: func(ctx context.Context, c *client) error { return s.get(ctx, c, ndjsonPath) }, SQL: exportSQL},
+			API: func(ctx context.Context, c *client) error { return s.get(ctx, c, ndjsonPath) }, SQL: exportSQL(nil)},
 		{Name: "export-csv", Request: fmt.Sprintf("GET %s (%d rows)", csvPath, n),
-			API: func(ctx context.Context, c *client) error { return s.get(ctx, c, csvPath) }, SQL: exportSQL},
+			API: func(ctx context.Context, c *client) error { return s.get(ctx, c, csvPath) },
+			SQL: exportSQL([][]string{{"result", "score"}, {"machine", "cpu", "count"}})},
 	}, nil
 }
 
