@@ -9,8 +9,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	_ "github.com/lib/pq"
 )
 
 // newPAT creates a personal access token through the API with an OpenID
