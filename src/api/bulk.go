@@ -197,6 +197,10 @@ func parseBulkLine(text []byte, now time.Time) (perf.NewResult, error) {
 				q.errs[name] = []string{msg}
 				continue
 			}
+			if strings.IndexByte(s, 0) >= 0 { // as newQuery answers a query parameter
+				q.errs[name] = []string{"Not a valid string."}
+				continue
+			}
 			q.values.Set(name, s)
 		default:
 			q.errs[name] = []string{"Unknown field."}
