@@ -1,7 +1,7 @@
 package main
 
-// Scenarios of the extensions (EXTENSIONS.md X3, X4): bulk upload and
-// export, measured as the other scenarios (API and store side), and
+// Scenarios of the extensions (EXTENSIONS.md X2–X4): statistics, bulk
+// upload and export, measured as the other scenarios (API and store side), and
 // reported in results per second beside the single-result upload.
 
 import (
@@ -58,7 +58,14 @@ func (s *sides) extensionScenarios(ctx context.Context) ([]scenario, error) {
 				func(perf.Result, []string) error { return nil })
 		}
 	}
+	statsPath := "/results:stats?metric=result.score&group_by=site"
 	return []scenario{
+		{Name: "stats", Request: "GET " + statsPath + " (every visible result)",
+			API: func(ctx context.Context, c *client) error { return s.get(ctx, c, statsPath) },
+			SQL: func(ctx context.Context, _ *client) error {
+				_, err := s.st.ResultStats(ctx, perf.ResultFilter{}, []string{"result", "score"}, perf.GroupSite)
+				return err
+			}},
 		{Name: "bulk", Request: fmt.Sprintf("POST /results:bulk?atomic=true (PAT, %d NDJSON lines of random samples)", bulkLines),
 			API: func(ctx context.Context, c *client) error { return s.bulkAPI(ctx, c, pat) }, SQL: s.bulkSQL},
 		{Name: "export-ndjson", Request: fmt.Sprintf("GET %s (%d results)", ndjsonPath, n),
