@@ -28,20 +28,17 @@ type PATVerifier interface {
 
 // Options are what the server needs from the composition root.
 type Options struct {
-	Logger zerolog.Logger
-	Store  *store.Store
-	Auth   Authenticator
-	// PATs verifies personal access tokens (nil: every PAT is refused).
-	PATs              PATVerifier
+	Logger            zerolog.Logger
+	Store             *store.Store
+	Auth              Authenticator
+	PATs              PATVerifier // personal access tokens (nil: every PAT is refused)
 	AdminEntitlements []string
 	BackendRoute      string   // servers[0].url of the served OpenAPI document
 	CORSOrigins       []string // empty: no CORS headers
 	MaxBodyBytes      int64
-	// ExportMaxRows caps one GET /results:export (EXPORT_MAX_ROWS; 0:
-	// DefaultExportMaxRows).
-	ExportMaxRows int
-	Metrics       *Metrics // nil: no metrics
-	Mailer        Mailer   // nil: no mail
+	ExportMaxRows     int      // EXPORT_MAX_ROWS (0: DefaultExportMaxRows)
+	Metrics           *Metrics // nil: no metrics
+	Mailer            Mailer   // nil: no mail
 	// Images checks that a benchmark's container image exists (nil: no
 	// check, BENCHMARK_IMAGE_CHECK=off).
 	Images ImageChecker
