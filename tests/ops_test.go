@@ -297,6 +297,12 @@ func TestDevCommand(t *testing.T) {
 		resp.Body.Close()
 		return resp.StatusCode
 	}
+	// The runner's personal access token may upload results, nothing else.
+	if runner := regexp.MustCompile(`export RUNNER_TOKEN=(eoscperf_\S+)`).FindStringSubmatch(text); runner == nil {
+		t.Errorf("banner lacks the runner's token:\n%s", text)
+	} else if a, b := do("POST", "/results", runner[1], `{}`), do("POST", "/tags", runner[1], `{"name":"x"}`); a != 422 || b != 403 {
+		t.Errorf("runner token: POST /results %d (want 422: authenticated, query incomplete), POST /tags %d (want 403)", a, b)
+	}
 	if got := do("POST", "/tags", admin[1], `{"name":"from-dev-banner"}`); got != 201 {
 		t.Errorf("admin token creating a tag = %d", got)
 	}

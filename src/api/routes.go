@@ -19,7 +19,7 @@ func (s *server) routeTable() []route {
 	return []route{
 		// Benchmarks (API.md §5.1).
 		{"GET", "/benchmarks", public, s.handleBenchmarkList},
-		{"POST", "/benchmarks", user, s.handleBenchmarkCreate},
+		{"POST", "/benchmarks", user | catalogWrite, s.handleBenchmarkCreate},
 		{"GET", "/benchmarks:search", public, s.handleBenchmarkSearch},
 		{"GET", "/benchmarks/{benchmark_id}", public, s.handleBenchmarkGet},
 		{"PUT", "/benchmarks/{benchmark_id}", admin, s.handleBenchmarkUpdate},
@@ -36,18 +36,18 @@ func (s *server) routeTable() []route {
 
 		// Results (API.md §5.5).
 		{"GET", "/results", public, s.handleResultList},
-		{"POST", "/results", user, s.handleResultCreate},
+		{"POST", "/results", user | resultsWrite, s.handleResultCreate},
 		{"GET", "/results:search", public, s.handleResultSearch},
 		{"GET", "/results/{result_id}", public, s.handleResultGet},
 		{"DELETE", "/results/{result_id}", admin, s.handleResultDelete},
-		{"POST", "/results/{result_id}:claim", user, s.handleResultClaim},
-		{"PUT", "/results/{result_id}/tags", user, s.handleResultTags},
-		{"GET", "/results/{result_id}/claims", user, s.handleResultClaims},
+		{"POST", "/results/{result_id}:claim", user | resultsWrite, s.handleResultClaim},
+		{"PUT", "/results/{result_id}/tags", user | resultsWrite, s.handleResultTags},
+		{"GET", "/results/{result_id}/claims", user | readScope, s.handleResultClaims},
 		{"GET", "/results/{result_id}/uploader", admin, s.handleResultUploader},
 
 		// Sites (API.md §5.2).
 		{"GET", "/sites", public, s.handleSiteList},
-		{"POST", "/sites", user, s.handleSiteCreate},
+		{"POST", "/sites", user | catalogWrite, s.handleSiteCreate},
 		{"GET", "/sites:search", public, s.handleSiteSearch},
 		{"GET", "/sites/{site_id}", public, s.handleSiteGet},
 		{"PUT", "/sites/{site_id}", admin, s.handleSiteUpdate},
@@ -55,7 +55,7 @@ func (s *server) routeTable() []route {
 		{"POST", "/sites/{site_id}:approve", admin, s.handleSiteApprove},
 		{"POST", "/sites/{site_id}:reject", admin, s.handleSiteReject},
 		{"GET", "/sites/{site_id}/flavors", public, s.handleFlavorList},
-		{"POST", "/sites/{site_id}/flavors", user, s.handleFlavorCreate},
+		{"POST", "/sites/{site_id}/flavors", user | catalogWrite, s.handleFlavorCreate},
 		{"GET", "/sites/{site_id}/flavors:search", public, s.handleFlavorSearch},
 
 		// Flavors (API.md §5.3).
@@ -68,7 +68,7 @@ func (s *server) routeTable() []route {
 
 		// Tags (API.md §5.4).
 		{"GET", "/tags", public, s.handleTagList},
-		{"POST", "/tags", user, s.handleTagCreate},
+		{"POST", "/tags", user | catalogWrite, s.handleTagCreate},
 		{"GET", "/tags:search", public, s.handleTagSearch},
 		{"GET", "/tags/{tag_id}", public, s.handleTagGet},
 		{"PUT", "/tags/{tag_id}", admin, s.handleTagUpdate},
@@ -79,11 +79,20 @@ func (s *server) routeTable() []route {
 		{"POST", "/users:register", token, s.handleUserRegister},
 		{"POST", "/users:remove", admin, s.handleUserRemove},
 		{"GET", "/users:search", admin, s.handleUserSearch},
-		{"GET", "/users/self", token, s.handleUserSelf},
+		{"GET", "/users/self", token | readScope, s.handleUserSelf},
 		{"POST", "/users/self:update", user, s.handleUserUpdate},
 		{"GET", "/users/self:try_admin", admin, s.handleUserTryAdmin},
-		{"GET", "/users/self/results", user, s.handleUserResults},
+		{"GET", "/users/self/results", user | readScope, s.handleUserResults},
 		{"GET", "/users/self/claims", user, s.handleUserClaims},
+
+		// Extensions beyond 1.2.3 (EXTENSIONS.md X1–X4). A scope or-ed into
+		// the access level is what a personal access token needs.
+		{"GET", "/results:stats", public, s.handleResultStats},
+		{"GET", "/results:export", public, s.handleResultExport},
+		{"POST", "/results:bulk", user | resultsWrite, s.handleResultBulk},
+		{"POST", "/users/self/tokens", user, s.handleTokenCreate},
+		{"GET", "/users/self/tokens", user | readScope, s.handleTokenList},
+		{"DELETE", "/users/self/tokens/{token_id}", user, s.handleTokenRevoke},
 	}
 }
 

@@ -20,15 +20,23 @@ type Authenticator interface {
 	Authenticate(ctx context.Context, authorization string) (perf.Identity, error)
 }
 
+// PATVerifier turns a personal access token into its caller, or a
+// perf.Unauthenticated error (implemented by auth.PATVerifier).
+type PATVerifier interface {
+	Verify(ctx context.Context, secret string) (perf.Caller, error)
+}
+
 // Options are what the server needs from the composition root.
 type Options struct {
 	Logger            zerolog.Logger
 	Store             *store.Store
 	Auth              Authenticator
+	PATs              PATVerifier // personal access tokens (nil: every PAT is refused)
 	AdminEntitlements []string
 	BackendRoute      string   // servers[0].url of the served OpenAPI document
 	CORSOrigins       []string // empty: no CORS headers
 	MaxBodyBytes      int64
+	ExportMaxRows     int      // EXPORT_MAX_ROWS (0: DefaultExportMaxRows)
 	Metrics           *Metrics // nil: no metrics
 	Mailer            Mailer   // nil: no mail
 	// Images checks that a benchmark's container image exists (nil: no

@@ -143,6 +143,9 @@ var settingsTable = []setting{
 	{name: "MAX_BODY_BYTES", typ: "int", prod: val("8388608"), dev: val("8388608"), added: true,
 		doc:  "Largest request body accepted, in bytes (8 MiB by default); larger bodies are refused.",
 		bind: intVar(func(s *Settings) *int64 { return &s.MaxBodyBytes }, 1, 1<<40)},
+	{name: "EXPORT_MAX_ROWS", typ: "int", prod: val("1000000"), dev: val("1000000"), added: true,
+		doc:  "Most results one `GET /results:export` may hold; a larger export is refused (422, with the total) before anything is sent.",
+		bind: intVar(func(s *Settings) *int64 { return &s.ExportMaxRows }, 1, 1<<40)},
 }
 
 // configIntro heads the settings reference of `config --markdown`.

@@ -94,6 +94,7 @@ func runDev(ctx context.Context, args []string, lookup LookupEnv, stdout, stderr
 			return err
 		}
 	}
+	var printRunner func(w io.Writer, a net.Addr)
 	hooks := &serveHooks{
 		extraCA: op.CertPEM(),
 		seed: func(ctx context.Context, st *store.Store) error {
@@ -103,10 +104,16 @@ func runDev(ctx context.Context, args []string, lookup LookupEnv, stdout, stderr
 					return err
 				}
 			}
+			if printRunner, err = devRunnerToken(ctx, st, perf.Uploader{UploaderSub: "dev-user", UploaderIss: op.Issuer()}); err != nil {
+				return err
+			}
 			log.Info().Msg("loading the sample catalog and results")
 			return seedSamples(ctx, st, perf.Uploader{UploaderSub: "dev-admin", UploaderIss: op.Issuer()})
 		},
-		onListen: func(a net.Addr) { printBanner(stdout, a, op.Issuer(), tokens[0], tokens[1]) },
+		onListen: func(a net.Addr) {
+			printRunner(stdout, a)
+			printBanner(stdout, a, op.Issuer(), tokens[0], tokens[1])
+		},
 	}
 	err = serve(ctx, s, log, hooks)
 	if errors.Is(err, context.Canceled) {

@@ -55,6 +55,7 @@ type Settings struct {
 	RegistryPrivateAddresses string
 	ShutdownTimeout          time.Duration // SHUTDOWN_TIMEOUT
 	MaxBodyBytes             int64         // MAX_BODY_BYTES: request body limit
+	ExportMaxRows            int64         // EXPORT_MAX_ROWS: most results one export may hold
 }
 
 // Development reports whether FLASK_ENV is development.

@@ -67,6 +67,12 @@ func (v *Validator) Validate(req *http.Request, status int, header http.Header, 
 		}
 		return nil
 	}
+	if handled, err := v.validateStream(resp.Value, header, body); handled {
+		if err != nil {
+			return fmt.Errorf("%s: %w", op.OperationID, err)
+		}
+		return nil
+	}
 	if err := isJSON(header); err != nil {
 		return fmt.Errorf("%s: %w", op.OperationID, err)
 	}

@@ -39,6 +39,9 @@ type Caller struct {
 	Identity
 	Registered bool
 	Admin      bool
+	// Token is set when the caller authenticated with a personal access
+	// token (EXTENSIONS.md X1) rather than an OpenID Connect token.
+	Token *TokenGrant
 }
 
 // Owns reports whether the caller uploaded something whose uploader is

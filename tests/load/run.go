@@ -104,6 +104,11 @@ func benchmark(ctx context.Context, cfg config, stdout, log io.Writer) (ok bool,
 	if err != nil {
 		return false, err
 	}
+	ext, err := sd.extensionScenarios(ctx) // bulk upload and export (tests/load/extensions.go)
+	if err != nil {
+		return false, err
+	}
+	all = append(all, ext...)
 	var scs []scenario
 	for _, sc := range all {
 		if cfg.Run.MatchString(sc.Name) {
@@ -137,6 +142,7 @@ func benchmark(ctx context.Context, cfg config, stdout, log io.Writer) (ok bool,
 	fmt.Fprintf(stdout, "DB_MAX_OPEN_CONNS=%d (SQL-only pool the same); PostgreSQL %s; %s; %d CPUs; load average %s at start, %s at the end\n\n",
 		cfg.Pool, pgVersion, runtime.Version(), runtime.NumCPU(), loadStart, loadAvg())
 	printTable(stdout, rows)
+	printThroughput(stdout, rows)
 	if rssErr != nil {
 		fmt.Fprintf(stdout, "\nserver peak RSS: unknown (%v)\n", rssErr)
 	} else {
