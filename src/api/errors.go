@@ -29,7 +29,16 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	code := status[e.Kind]
 	switch e.Kind {
 	case perf.Internal, perf.Unavailable:
-		hlog.FromRequest(r).Error().Err(err).Str("kind", e.Kind.String()).Msg("request failed")
+		if r.Context().Err() != nil {
+			// The client went away (and the query was cancelled for it):
+			// not a failure of the service. Nobody reads the answer.
+			hlog.FromRequest(r).Debug().Err(err).Msg("client went away")
+		} else {
+			hlog.FromRequest(r).Error().Err(err).Str("kind", e.Kind.String()).Msg("request failed")
+		}
+		if e.Kind == perf.Unavailable {
+			w.Header().Set("Retry-After", retryAfter)
+		}
 		writeJSON(w, code, envelope(code))
 		return
 	case perf.Unauthenticated:
@@ -59,6 +68,9 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	writeJSON(w, code, body)
 }
+
+// retryAfter is the Retry-After of a 503, in seconds.
+const retryAfter = "1"
 
 // envelope is the bare error body {"code","status"}.
 func envelope(code int) map[string]any {

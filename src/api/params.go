@@ -26,13 +26,14 @@ func pathUUID(r *http.Request, name string) uuid.UUID {
 type query struct {
 	values url.Values
 	errs   map[string]any
+	limits *Limits // nil: none
 }
 
 // newQuery reads r's query string for an endpoint that accepts the given
 // parameter names. Pass no names for an endpoint whose query schema is
 // empty (every parameter is then unknown).
 func newQuery(r *http.Request, allowed ...string) *query {
-	q := &query{values: url.Values{}, errs: map[string]any{}}
+	q := &query{values: url.Values{}, errs: map[string]any{}, limits: limitsOf(r)}
 	ok := map[string]bool{}
 	for _, a := range allowed {
 		ok[a] = true
@@ -53,6 +54,7 @@ func newQuery(r *http.Request, allowed ...string) *query {
 		}
 		q.values[name] = append(q.values[name], v)
 	}
+	q.checkListCounts(q.limits)
 	return q
 }
 
@@ -228,6 +230,9 @@ func (q *query) sortBy(resource, def string, jsonPaths bool) ([]perf.SortKey, er
 	s := def
 	if v := q.str("sort_by"); v != nil {
 		s = *v
+	}
+	if err := checkSortKeys(q.limits, s); err != nil {
+		return nil, err
 	}
 	return parseSort(s, perf.SortFields[resource], jsonPaths)
 }

@@ -5,7 +5,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -17,7 +16,8 @@ import (
 
 // Store holds the connection pool.
 type Store struct {
-	db *sqlx.DB
+	db  *sqlx.DB
+	dsn string // for the fresh connection of Ready
 }
 
 // PoolOptions bound the connection pool.
@@ -43,7 +43,7 @@ func Open(dsn string, opt PoolOptions) (*Store, error) {
 	if opt.MaxLifetime > 0 {
 		db.SetConnMaxLifetime(opt.MaxLifetime)
 	}
-	return &Store{db: db}, nil
+	return &Store{db: db, dsn: dsn}, nil
 }
 
 // New wraps an existing pool.
@@ -113,10 +113,14 @@ func uniqueViolation(err error) bool {
 	return errors.As(err, &pe) && pe.Code == codeUniqueViolation
 }
 
-// mapError wraps a database error as an internal error with context, or as
-// Unavailable when the database cannot be reached. Errors that already are
-// perf errors pass through. Callers translate expected violations (unique,
-// foreign key) into their resource-specific messages before calling this.
+// mapError translates a database error into a perf error by its cause:
+// perf errors pass through; the database or the network being unavailable
+// (SQLSTATE classes 08, 53, 57P01–57P03, a refused or dropped connection, a
+// closed pool, a cancelled or timed-out query) is Unavailable; bad data from
+// the client (classes 22, 23, 54) is a 4xx; anything else, including scan
+// and programming errors, is Internal. Callers translate expected
+// violations (unique, foreign key) into their resource-specific messages
+// before calling this.
 func mapError(err error, op string) error {
 	if err == nil {
 		return nil
@@ -125,23 +129,5 @@ func mapError(err error, op string) error {
 	if errors.As(err, &pe) {
 		return err
 	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return &perf.Error{Kind: perf.Unavailable, Err: fmt.Errorf("store: %s: %w", op, err)}
-	}
-	var pqe *pq.Error
-	if errors.As(err, &pqe) {
-		switch pqe.Code {
-		case "22P05", "22021": // untranslatable character, character not in repertoire
-			return &perf.Error{Kind: perf.Invalid, Err: err,
-				Msg: "Unsupported character: text and JSON documents cannot contain \\u0000"}
-		case "22003": // numeric value out of range
-			return &perf.Error{Kind: perf.Invalid, Err: err, Msg: "Number out of range"}
-		}
-		return perf.Wrap(err, "store: %s", op)
-	}
-	if errors.Is(err, sql.ErrNoRows) {
-		return perf.Wrap(err, "store: %s", op)
-	}
-	// Anything else is a connection-level failure (refused, reset, closed pool).
-	return &perf.Error{Kind: perf.Unavailable, Err: fmt.Errorf("store: %s: %w", op, err)}
+	return classify(err, fmt.Errorf("store: %s: %w", op, err))
 }
