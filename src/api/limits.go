@@ -21,7 +21,7 @@ type Limits struct {
 	MaxFilters, MaxTagIDs, MaxSearchTerms int
 	MaxSortKeys                           int // comma-separated keys of sort_by
 
-	MaxSchemaBytes, MaxSchemaDepth     int // a benchmark's json_schema
+	MaxSchemaBytes, MaxSchemaDepth    int // a benchmark's json_schema
 	MaxDocumentDepth, MaxDocumentKeys int // an uploaded result document
 
 	// MaxHeavyRequests bounds the requests that may buffer a large
