@@ -69,7 +69,13 @@ func appendBenchmark(b []byte, bm perf.Benchmark) []byte {
 
 // writeResult writes one result as the response body.
 func writeResult(w http.ResponseWriter, code int, r perf.Result) {
-	writeRaw(w, code, appendResult(make([]byte, 0, 4096), r))
+	writeRaw(w, code, appendResult(make([]byte, 0, resultSize(r)), r))
+}
+
+// resultSize is about the encoded size of r: the buffer is allocated once,
+// not grown (and copied) step by step through the size of a large document.
+func resultSize(r perf.Result) int {
+	return 1024 + len(r.JSON) + len(r.Benchmark.JSONSchema) + len(r.TagsJSON)
 }
 
 // writeResultPage writes a page of results in the pagination envelope.
@@ -78,7 +84,11 @@ func writeResultPage(w http.ResponseWriter, l perf.List[perf.Result]) error {
 	if err != nil {
 		return err
 	}
-	b := make([]byte, 0, 512+len(l.Items)*4096)
+	size := 512
+	for _, r := range l.Items {
+		size += resultSize(r)
+	}
+	b := make([]byte, 0, size)
 	b = append(b, `{"items":[`...)
 	for i, r := range l.Items {
 		if i > 0 {
