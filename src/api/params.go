@@ -256,16 +256,16 @@ func parseSort(s string, fields []string, jsonPaths bool) ([]perf.SortKey, error
 			key.Field = "json"
 			key.JSONPath = strings.Split(name[5:], ".")
 		default:
-			return nil, &perf.Error{Kind: perf.Invalid, Message: map[string]any{
-				"KeyError": "Unexpected field '" + name + "'", "hint": "Use ',' to separate fields"}}
+			return nil, &perf.Error{Kind: perf.Invalid, Msg: "Unexpected field '" + name + "'",
+				Detail: perf.SortKeyError{Hint: "Use ',' to separate fields"}}
 		}
 		switch op {
 		case '+':
 		case '-':
 			key.Desc = true
 		default:
-			return nil, &perf.Error{Kind: perf.Invalid, Message: map[string]any{
-				"KeyError": "Unknown order operator '" + string(op) + "'", "hint": "Use '+'(asc) or '-'(desc) before sort field"}}
+			return nil, &perf.Error{Kind: perf.Invalid, Msg: "Unknown order operator '" + string(op) + "'",
+				Detail: perf.SortKeyError{Hint: "Use '+'(asc) or '-'(desc) before sort field"}}
 		}
 		keys = append(keys, key)
 	}
