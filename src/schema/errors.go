@@ -45,10 +45,10 @@ func invalid(verr *jsonschema.ValidationError, doc any) *perf.Error {
 		best = &failure{message: "validation failed"}
 	}
 	return &perf.Error{
-		Kind:  perf.Invalid,
-		Msg:   best.message,
+		Kind:   perf.Invalid,
+		Msg:    best.message,
 		Detail: perf.SchemaPath{Path: pyDeque(best.path)},
-		Err:   verr,
+		Err:    verr,
 	}
 }
 
