@@ -397,15 +397,21 @@ func TestHeavyRequestsInFlightAreBounded(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				r, d := s.send(t, "GET", "/results/"+id, "", nil, nil)
+				// The bodies are discarded, not decoded and checked: the
+				// heap is the server's (the final GET below is checked).
+				client := &http.Client{Timeout: hostileTimeout}
+				start := time.Now()
+				status := 0
+				if resp, err := client.Get(s.URL + "/results/" + id); err == nil {
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					status = resp.StatusCode
+				}
+				d := time.Since(start)
 				mu.Lock()
 				defer mu.Unlock()
 				slowest = max(slowest, d)
-				if r == nil {
-					statuses[0]++
-					return
-				}
-				statuses[r.Status]++
+				statuses[status]++
 			}()
 		}
 		wg.Wait()
