@@ -385,3 +385,77 @@ func TestClientThatLeavesIsNotAnError(t *testing.T) {
 		t.Errorf("a client that left was logged as an error:\n%s", s.errorLines())
 	}
 }
+
+// TestReadyzIsNotFooledByStalePooledConnections: the pool holds idle
+// connections when PostgreSQL restarts without any traffic; the first
+// /readyz afterwards must tell that the database is back, not fail once per
+// dead connection.
+func TestReadyzIsNotFooledByStalePooledConnections(t *testing.T) {
+	t.Parallel()
+	cluster, dsn := faultCluster(t)
+	s := startService(t, dbSettings(t, dsn))
+	db, err := sql.Open("postgres", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+
+	// Six requests wait on a lock at once, so the service opens six
+	// connections, which stay idle in its pool afterwards.
+	tx, err := db.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec("LOCK TABLE tag IN ACCESS EXCLUSIVE MODE"); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for i := 0; i < 6; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if resp, err := http.Get(s.URL + "/tags"); err == nil {
+				resp.Body.Close()
+			}
+		}()
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var waiting int
+		if err := db.QueryRow(`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&waiting); err != nil {
+			t.Fatal(err)
+		}
+		if waiting >= 6 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d requests wait for the lock, want 6", waiting)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	tx.Rollback()
+	wg.Wait()
+	db.Close()
+
+	for _, mode := range []pgtest.ShutdownMode{pgtest.Fast, pgtest.Immediate} {
+		start := time.Now()
+		if err := cluster.Halt(mode); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%v: halted in %v", mode, time.Since(start).Round(time.Millisecond))
+		if code, reason := readyz(t, s); code != 503 || reason != "database not reachable" {
+			t.Errorf("%v: /readyz while the database is down = %d %q", mode, code, reason)
+		}
+		if err := cluster.Resume(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < 3; i++ {
+			start := time.Now()
+			code, reason := readyz(t, s)
+			t.Logf("%v: /readyz number %d after the restart: %d in %v", mode, i+1, code, time.Since(start).Round(time.Millisecond))
+			if code != 200 {
+				t.Errorf("%v: /readyz number %d after the restart = %d %q, want 200", mode, i+1, code, reason)
+			}
+		}
+	}
+}

@@ -55,9 +55,6 @@ func (s *Store) DB() *sqlx.DB { return s.db }
 // Close closes the pool.
 func (s *Store) Close() error { return s.db.Close() }
 
-// Ping checks that the database answers.
-func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
-
 // WaitReady pings the database until it answers, ctx ends or timeout
 // passes, backing off between attempts. PostgreSQL may come up after us
 // (containers, systemd ordering); onRetry is told about each failure.
