@@ -294,6 +294,41 @@ func TestShutdownLetsRequestsInFlightFinish(t *testing.T) {
 		}()
 	}
 	waitLocked(t, s, 4)
+	// And a read load that goes on through the shutdown: every request
+	// answered is answered in full; once the listener is closed, new
+	// connections are refused.
+	var mu sync.Mutex
+	answered := map[int]int{}
+	var loadErrs []error
+	var readers sync.WaitGroup
+	for i := 0; i < 4; i++ {
+		readers.Add(1)
+		go func() {
+			defer readers.Done()
+			client := &http.Client{Timeout: 20 * time.Second}
+			for {
+				resp, err := client.Get(s.URL + "/sites")
+				if err != nil {
+					if !errors.Is(err, syscall.ECONNREFUSED) {
+						mu.Lock()
+						loadErrs = append(loadErrs, err)
+						mu.Unlock()
+					}
+					return
+				}
+				_, err = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				mu.Lock()
+				answered[resp.StatusCode]++
+				if err != nil {
+					loadErrs = append(loadErrs, err)
+				}
+				mu.Unlock()
+				time.Sleep(5 * time.Millisecond)
+			}
+		}()
+	}
+	time.Sleep(200 * time.Millisecond)
 	code := make(chan int, 1)
 	go func() { code <- s.stop(t) }()
 	time.Sleep(300 * time.Millisecond) // the shutdown has begun; the requests still wait
@@ -306,6 +341,11 @@ func TestShutdownLetsRequestsInFlightFinish(t *testing.T) {
 	}
 	if c := <-code; c != 0 {
 		t.Errorf("exit code %d, want 0", c)
+	}
+	readers.Wait()
+	t.Logf("read load during the shutdown: %v answered, errors %v", answered, loadErrs)
+	if len(answered) != 1 || answered[200] == 0 || len(loadErrs) != 0 {
+		t.Errorf("read load during the shutdown: %v answered, errors %v; want only 200s and, at the end, refused connections", answered, loadErrs)
 	}
 	// The listener is closed: new requests are refused.
 	if _, err := http.Get(s.URL + "/healthz"); !errors.Is(err, syscall.ECONNREFUSED) {
