@@ -273,8 +273,13 @@ func TestHostileBenchmarkSchema(t *testing.T) {
 			r, d := post(fmt.Sprint("deep", depth), nested(depth))
 			refused(t, fmt.Sprintf("schema %d deep (%d bytes)", depth, len(nested(depth))), r, d, 422, deep)
 		}
+		chain := string(nested(62))
+		wide := json.RawMessage(`{"anyOf":[` + strings.TrimSuffix(strings.Repeat(chain+",", 500), ",") + `]}`)
+		r, d := post("wide", wide)
+		refused(t, fmt.Sprintf("schema of 500 chains 62 deep (%d bytes)", len(wide)), r, d, 422,
+			`{"code":422,"status":"Unprocessable Entity","errors":{"json":{"json_schema":["More than 2000 objects and arrays."]}}}`)
 		big := json.RawMessage(`{"description":"` + strings.Repeat("x", 300<<10) + `"}`)
-		r, d := post("big", big)
+		r, d = post("big", big)
 		refused(t, "300 KiB schema", r, d, 422,
 			`{"code":422,"status":"Unprocessable Entity","errors":{"json":{"json_schema":["Longer than maximum length 262144 bytes."]}}}`)
 	})

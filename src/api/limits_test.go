@@ -17,13 +17,16 @@ func TestJSONShape(t *testing.T) {
 		{`"text"`, 0, 0},
 	}
 	for _, tc := range cases {
-		if d, k := jsonShape([]byte(tc.doc), 0, 0); d != tc.depth || k != tc.keys {
+		if d, k, _ := jsonShape([]byte(tc.doc), 0, 0); d != tc.depth || k != tc.keys {
 			t.Errorf("jsonShape(%s) = %d, %d; want %d, %d", tc.doc, d, k, tc.depth, tc.keys)
 		}
 	}
+	if _, _, c := jsonShape([]byte(`{"a":[{},{"b":"[{"}],"c":{}}`), 0, 0); c != 5 {
+		t.Errorf("%d objects and arrays, want 5", c)
+	}
 	// The scan stops as soon as a limit is passed.
 	deep := strings.Repeat("[", 100000) + strings.Repeat("]", 100000)
-	if d, _ := jsonShape([]byte(deep), 64, 0); d != 65 {
+	if d, _, _ := jsonShape([]byte(deep), 64, 0); d != 65 {
 		t.Errorf("depth %d, want the scan to stop at 65", d)
 	}
 }

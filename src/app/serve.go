@@ -257,7 +257,7 @@ func (s Settings) limits() api.Limits {
 	return api.Limits{
 		MaxURLBytes: s.MaxURLBytes,
 		MaxFilters:  s.MaxFilters, MaxTagIDs: s.MaxTagIDs, MaxSearchTerms: s.MaxSearchTerms, MaxSortKeys: s.MaxSortKeys,
-		MaxSchemaBytes: s.MaxSchemaBytes, MaxSchemaDepth: s.MaxSchemaDepth,
+		MaxSchemaBytes: s.MaxSchemaBytes, MaxSchemaDepth: s.MaxSchemaDepth, MaxSchemaObjects: s.MaxSchemaObjects,
 		MaxDocumentDepth: s.MaxDocumentDepth, MaxDocumentKeys: s.MaxDocumentKeys,
 		MaxHeavyRequests: s.MaxHeavyRequests, HeavyQueueWait: s.HeavyQueueWait,
 	}

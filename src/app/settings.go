@@ -65,6 +65,7 @@ type Settings struct {
 	MaxSortKeys        int           // MAX_SORT_KEYS
 	MaxSchemaBytes     int           // MAX_SCHEMA_BYTES
 	MaxSchemaDepth     int           // MAX_SCHEMA_DEPTH
+	MaxSchemaObjects   int           // MAX_SCHEMA_OBJECTS
 	MaxDocumentDepth   int           // MAX_DOCUMENT_DEPTH
 	MaxDocumentKeys    int           // MAX_DOCUMENT_KEYS
 	DBStatementTimeout time.Duration // DB_STATEMENT_TIMEOUT
