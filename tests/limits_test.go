@@ -499,3 +499,32 @@ func TestStatementTimeout(t *testing.T) {
 	r, d := s.send(t, "GET", "/tags", "", nil, nil)
 	refused(t, "a query blocked for longer than the statement timeout", r, d, 503, `{"code":503,"status":"Service Unavailable"}`)
 }
+
+// TestPageOfLargeResultsIsBounded: a page holds at most MAX_PAGE_BYTES of
+// documents; a larger one is refused with a hint to ask for fewer per page,
+// instead of holding per_page documents of up to MAX_BODY_BYTES in memory.
+func TestPageOfLargeResultsIsBounded(t *testing.T) {
+	t.Parallel()
+	s := startService(t, map[string]string{"MAX_PAGE_BYTES": "8388608"})
+	c := s.newCallers(t)
+	w := newWorld(t, s, c)
+	path := "/results?" + url.Values{"benchmark_id": {w.Lenient}, "flavor_id": {w.FlavorA}, "execution_datetime": {past}}.Encode()
+	doc := bigDocument(5 << 20)
+	for i := 0; i < 2; i++ {
+		r, _ := s.send(t, "POST", path, c.User, doc, nil)
+		r.want(t, 201)
+	}
+	s.probe(t, func() {
+		for _, p := range []string{"/results", "/results?per_page=100", "/results:search?terms=m1.small"} {
+			r, d := s.send(t, "GET", p, "", nil, nil)
+			refused(t, "a page of two 5 MiB results ("+p+")", r, d, 422,
+				`{"code":422,"status":"Unprocessable Entity","errors":{"query":{"per_page":["The results of this page exceed 8388608 bytes: ask for fewer per page."]}}}`)
+		}
+	})
+	for _, p := range []string{"/results?per_page=1", "/results?per_page=1&page=2"} {
+		r, _ := s.send(t, "GET", p, "", nil, nil)
+		if r == nil || r.Status != 200 || len(r.items(t)) != 1 {
+			t.Fatalf("%s: %v, want one result", p, r)
+		}
+	}
+}

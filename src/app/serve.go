@@ -58,6 +58,7 @@ func serve(ctx context.Context, s Settings, log zerolog.Logger, hooks *serveHook
 
 	st, err := store.Open(s.PoolDSN(), store.PoolOptions{
 		MaxOpen: s.DBMaxOpenConns, MaxIdle: s.DBMaxIdleConns, MaxLifetime: s.DBConnMaxLifetime,
+		MaxPageBytes: s.MaxPageBytes,
 	})
 	if err != nil {
 		return err

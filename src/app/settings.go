@@ -70,6 +70,7 @@ type Settings struct {
 	MaxDocumentKeys    int           // MAX_DOCUMENT_KEYS
 	DBStatementTimeout time.Duration // DB_STATEMENT_TIMEOUT
 	MaxHeavyRequests   int           // MAX_HEAVY_REQUESTS
+	MaxPageBytes       int64         // MAX_PAGE_BYTES
 	HeavyQueueWait     time.Duration // HEAVY_QUEUE_WAIT
 }
 

@@ -18,6 +18,8 @@ import (
 type Store struct {
 	db  *sqlx.DB
 	dsn string // for the fresh connection of Ready
+	// maxPageBytes bounds the documents of one page of results (0: none).
+	maxPageBytes int64
 }
 
 // PoolOptions bound the connection pool.
@@ -25,6 +27,9 @@ type PoolOptions struct {
 	MaxOpen     int
 	MaxIdle     int
 	MaxLifetime time.Duration
+	// MaxPageBytes bounds the result documents one page may hold in
+	// memory (MAX_PAGE_BYTES; 0: no bound).
+	MaxPageBytes int64
 }
 
 // Open opens a pool for the lib/pq connection string dsn. It does not
@@ -43,7 +48,7 @@ func Open(dsn string, opt PoolOptions) (*Store, error) {
 	if opt.MaxLifetime > 0 {
 		db.SetConnMaxLifetime(opt.MaxLifetime)
 	}
-	return &Store{db: db, dsn: dsn}, nil
+	return &Store{db: db, dsn: dsn, maxPageBytes: opt.MaxPageBytes}, nil
 }
 
 // New wraps an existing pool.
