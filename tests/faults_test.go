@@ -234,7 +234,12 @@ func TestDatabaseRestartUnderWriteLoad(t *testing.T) {
 // function is called: requests that read tags wait meanwhile.
 func lockTags(t *testing.T, s *service) (release func()) {
 	t.Helper()
-	db := openDB(t, s)
+	return lockTagsIn(t, openDB(t, s))
+}
+
+// lockTagsIn is lockTags on the database db.
+func lockTagsIn(t *testing.T, db *sql.DB) (release func()) {
+	t.Helper()
 	tx, err := db.Begin()
 	if err != nil {
 		t.Fatal(err)
@@ -251,7 +256,12 @@ func lockTags(t *testing.T, s *service) (release func()) {
 // waitLocked waits until n sessions wait for a lock on the database.
 func waitLocked(t *testing.T, s *service, n int) {
 	t.Helper()
-	db := openDB(t, s)
+	waitLockedIn(t, openDB(t, s), n)
+}
+
+// waitLockedIn is waitLocked on the database db.
+func waitLockedIn(t *testing.T, db *sql.DB, n int) {
+	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		var waiting int
@@ -442,13 +452,7 @@ func TestReadyzIsNotFooledByStalePooledConnections(t *testing.T) {
 
 	// Six requests wait on a lock at once, so the service opens six
 	// connections, which stay idle in its pool afterwards.
-	tx, err := db.Begin()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := tx.Exec("LOCK TABLE tag IN ACCESS EXCLUSIVE MODE"); err != nil {
-		t.Fatal(err)
-	}
+	release := lockTagsIn(t, db)
 	var wg sync.WaitGroup
 	for i := 0; i < 6; i++ {
 		wg.Add(1)
@@ -459,21 +463,8 @@ func TestReadyzIsNotFooledByStalePooledConnections(t *testing.T) {
 			}
 		}()
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		var waiting int
-		if err := db.QueryRow(`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&waiting); err != nil {
-			t.Fatal(err)
-		}
-		if waiting >= 6 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d requests wait for the lock, want 6", waiting)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	tx.Rollback()
+	waitLockedIn(t, db, 6)
+	release()
 	wg.Wait()
 	db.Close()
 
