@@ -73,7 +73,7 @@ func TestImageCheckRefusesNonPublicRegistries(t *testing.T) {
 	c := s.newCallers(t)
 	for _, image := range []string{"127.0.0.1:1/x", "10.0.0.1:5000/x", "169.254.169.254/x"} {
 		s.post(t, "/benchmarks", c.User, map[string]any{"docker_image": image, "docker_tag": "t", "url": "u", "json_schema": map[string]any{}}).
-			want(t, 422).wantBody(t, `{"code":422,"status":"Unprocessable Entity","errors":{"error":"Could not validate container image: Error: registry address not allowed"}}`)
+			want(t, 422).wantBody(t, `{"code":422,"status":"Unprocessable Entity","errors":{"error":"Could not validate container image: Error: registry host not found or address not allowed"}}`)
 	}
 	// The check runs before the id lookup on PUT (API.md §13.2 item 24).
 	s.put(t, "/benchmarks/00000000-0000-4000-8000-000000000000", c.Admin,

@@ -108,8 +108,8 @@ func (s *server) authorizePAT(r *http.Request, acc access, secret string) (perf.
 
 func denied(id perf.Identity, rule string) error {
 	return &perf.Error{Kind: perf.Denied,
-		Msg:     "User " + id.Sub + "@" + id.Iss + " does not meet requirements",
-		Details: "Evaluation of: " + rule}
+		Msg:    "User " + id.Sub + "@" + id.Iss + " does not meet requirements",
+		Detail: perf.Requirement{Rule: rule}}
 }
 
 // handlerFunc is a handler that returns its error instead of writing it.

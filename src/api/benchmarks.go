@@ -88,10 +88,16 @@ func (s *server) benchmarkInput(r *http.Request, fields []field, echo func(body)
 	bm.URL, _ = b.str("url")
 	bm.JSONSchema = b["json_schema"]
 	bm.Description = b.optStr("description")
+	if err := checkSchemaShape(&s.opt.Limits, bm.JSONSchema); err != nil {
+		return bm, err
+	}
 	if s.opt.Images != nil {
 		if err := s.opt.Images.Check(r.Context(), bm.DockerImage, bm.DockerTag); err != nil {
 			return bm, err
 		}
+	}
+	if err := r.Context().Err(); err != nil {
+		return bm, &perf.Error{Kind: perf.Unavailable, Err: err} // the client left
 	}
 	if err := schema.CheckBenchmarkSchema(bm.JSONSchema); err != nil {
 		return bm, err

@@ -75,8 +75,8 @@ func (s *server) handleResultBulk(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	if !isNDJSON(r.Header.Get("Content-Type")) {
-		return &perf.Error{Kind: perf.BadRequest, Errors: map[string]any{
-			"json": []string{"The body must be NDJSON (Content-Type: application/x-ndjson), one JSON object per line."}}}
+		return &perf.Error{Kind: perf.BadRequest, Detail: perf.BadBody{Location: "json"},
+			Msg: "The body must be NDJSON (Content-Type: application/x-ndjson), one JSON object per line."}
 	}
 	raw, err := io.ReadAll(r.Body)
 	if err != nil {
@@ -84,7 +84,7 @@ func (s *server) handleResultBulk(w http.ResponseWriter, r *http.Request) error 
 		if errors.As(err, &mbe) {
 			return errTooLarge
 		}
-		return &perf.Error{Kind: perf.BadRequest, Errors: map[string]any{"json": []string{"Invalid NDJSON body."}}, Err: err}
+		return &perf.Error{Kind: perf.BadRequest, Msg: "Invalid NDJSON body.", Detail: perf.BadBody{Location: "json"}, Err: err}
 	}
 	texts := splitLines(raw)
 	switch {
@@ -92,7 +92,7 @@ func (s *server) handleResultBulk(w http.ResponseWriter, r *http.Request) error 
 		return perf.Errorf(perf.Invalid, "The body holds no line: send one JSON object per line")
 	case len(texts) > MaxBulkLines:
 		return &perf.Error{Kind: perf.Invalid, Msg: "Too many lines: at most 10000 per request",
-			Extra: map[string]any{"max_lines": MaxBulkLines}}
+			Detail: perf.Figures{"max_lines": MaxBulkLines}}
 	}
 	c := callerOf(r)
 	lines := make([]store.BulkLine, len(texts))
@@ -164,7 +164,7 @@ func parseBulkLine(text []byte, now time.Time) (perf.NewResult, error) {
 	var n perf.NewResult
 	trimmed := bytes.TrimSpace(text)
 	if len(trimmed) == 0 || !utf8.Valid(trimmed) || !json.Valid(trimmed) {
-		return n, &perf.Error{Kind: perf.Invalid, Errors: map[string]any{"json": []string{"Invalid JSON line."}}}
+		return n, &perf.Error{Kind: perf.Invalid, Msg: "Invalid JSON line.", Detail: perf.BadBody{Location: "json"}}
 	}
 	var obj map[string]json.RawMessage
 	if trimmed[0] != '{' || json.Unmarshal(trimmed, &obj) != nil {
@@ -244,15 +244,10 @@ func parseBulkLine(text []byte, now time.Time) (perf.NewResult, error) {
 // errorsMember is the "errors" member writeError would send for e (API.md
 // §3.3), for a line's answer.
 func errorsMember(e *perf.Error) map[string]any {
-	if e.Errors != nil {
-		return e.Errors
+	body := envelopeOf(status[e.Kind], e)
+	if m, ok := body["errors"].(map[string]any); ok {
+		return m
 	}
-	out := map[string]any{}
-	if e.Msg != "" {
-		out["error"] = e.Msg
-	}
-	for k, v := range e.Extra {
-		out[k] = v
-	}
-	return out
+	m, _ := body["message"].(map[string]any) // a sort or operator error
+	return m
 }

@@ -61,15 +61,20 @@ func readBody(r *http.Request) (json.RawMessage, error) {
 		if errors.As(err, &mbe) {
 			return nil, errTooLarge
 		}
-		return nil, &perf.Error{Kind: perf.BadRequest, Errors: map[string]any{"json": []string{"Invalid JSON body."}}, Err: err}
+		return nil, errInvalidJSON(err)
 	}
 	if len(bytes.TrimSpace(raw)) == 0 {
 		return nil, nil
 	}
 	if !json.Valid(raw) || !utf8.Valid(raw) {
-		return nil, &perf.Error{Kind: perf.BadRequest, Errors: map[string]any{"json": []string{"Invalid JSON body."}}}
+		return nil, errInvalidJSON(nil)
 	}
 	return raw, nil
+}
+
+// errInvalidJSON is the 400 of a body that is not JSON (API.md §3.2).
+func errInvalidJSON(cause error) error {
+	return &perf.Error{Kind: perf.BadRequest, Msg: "Invalid JSON body.", Detail: perf.BadBody{Location: "json"}, Err: cause}
 }
 
 // errTooLarge answers a body over MAX_BODY_BYTES.

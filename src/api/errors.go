@@ -29,7 +29,16 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	code := status[e.Kind]
 	switch e.Kind {
 	case perf.Internal, perf.Unavailable:
-		hlog.FromRequest(r).Error().Err(err).Str("kind", e.Kind.String()).Msg("request failed")
+		if r.Context().Err() != nil {
+			// The client went away (and the query was cancelled for it):
+			// not a failure of the service. Nobody reads the answer.
+			hlog.FromRequest(r).Debug().Err(err).Msg("client went away")
+		} else {
+			hlog.FromRequest(r).Error().Err(err).Str("kind", e.Kind.String()).Msg("request failed")
+		}
+		if e.Kind == perf.Unavailable {
+			w.Header().Set("Retry-After", retryAfter)
+		}
 		writeJSON(w, code, envelope(code))
 		return
 	case perf.Unauthenticated:
@@ -37,28 +46,51 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 		return
 	case perf.Denied:
 		body := map[string]any{"error": "Forbidden", "error_description": e.Msg}
-		if e.Details != "" {
-			body["error_details"] = e.Details
+		if req, ok := e.Detail.(perf.Requirement); ok {
+			body["error_details"] = "Evaluation of: " + req.Rule
 		}
 		writeJSON(w, code, body)
 		return
 	}
+	writeJSON(w, code, envelopeOf(code, e))
+}
+
+// envelopeOf is the body of API.md §3.3 for e: the typed detail decides
+// the shape upstream 1.2.3 gave each kind of failure.
+func envelopeOf(code int, e *perf.Error) map[string]any {
 	body := envelope(code)
-	switch {
-	case e.Errors != nil:
-		body["errors"] = e.Errors
-	case e.Msg != "":
+	switch d := e.Detail.(type) {
+	case perf.Validation:
+		body["errors"] = map[string]any{d.Location: d.Fields}
+	case perf.BadBody:
+		body["errors"] = map[string]any{d.Location: []string{e.Msg}}
+	case perf.SchemaPath:
+		body["errors"] = map[string]any{"error": e.Msg, "path": d.Path}
+	case perf.Figures:
 		errs := map[string]any{"error": e.Msg}
-		for k, v := range e.Extra {
+		for k, v := range d {
 			errs[k] = v
 		}
 		body["errors"] = errs
+	case perf.SortKeyError:
+		body["message"] = map[string]any{"KeyError": e.Msg, "hint": d.Hint}
+	case perf.FilterError:
+		f := map[string]any{"filter": d.Filter, "reason": []string{e.Msg}, "hint": d.Hint, "example": d.Example}
+		if d.Operator {
+			body["message"] = f // upstream's quirk: "message", not "errors" (API.md §3.8)
+		} else {
+			body["errors"] = f
+		}
+	default:
+		if e.Msg != "" {
+			body["errors"] = map[string]any{"error": e.Msg}
+		}
 	}
-	if e.Message != nil {
-		body["message"] = e.Message
-	}
-	writeJSON(w, code, body)
+	return body
 }
+
+// retryAfter is the Retry-After of a 503, in seconds.
+const retryAfter = "1"
 
 // envelope is the bare error body {"code","status"}.
 func envelope(code int) map[string]any {

@@ -26,13 +26,14 @@ func pathUUID(r *http.Request, name string) uuid.UUID {
 type query struct {
 	values url.Values
 	errs   map[string]any
+	limits *Limits // nil: none
 }
 
 // newQuery reads r's query string for an endpoint that accepts the given
 // parameter names. Pass no names for an endpoint whose query schema is
 // empty (every parameter is then unknown).
 func newQuery(r *http.Request, allowed ...string) *query {
-	q := &query{values: url.Values{}, errs: map[string]any{}}
+	q := &query{values: url.Values{}, errs: map[string]any{}, limits: limitsOf(r)}
 	ok := map[string]bool{}
 	for _, a := range allowed {
 		ok[a] = true
@@ -53,6 +54,7 @@ func newQuery(r *http.Request, allowed ...string) *query {
 		}
 		q.values[name] = append(q.values[name], v)
 	}
+	q.checkListCounts(q.limits)
 	return q
 }
 
@@ -229,6 +231,9 @@ func (q *query) sortBy(resource, def string, jsonPaths bool) ([]perf.SortKey, er
 	if v := q.str("sort_by"); v != nil {
 		s = *v
 	}
+	if err := checkSortKeys(q.limits, s); err != nil {
+		return nil, err
+	}
 	return parseSort(s, perf.SortFields[resource], jsonPaths)
 }
 
@@ -251,16 +256,16 @@ func parseSort(s string, fields []string, jsonPaths bool) ([]perf.SortKey, error
 			key.Field = "json"
 			key.JSONPath = strings.Split(name[5:], ".")
 		default:
-			return nil, &perf.Error{Kind: perf.Invalid, Message: map[string]any{
-				"KeyError": "Unexpected field '" + name + "'", "hint": "Use ',' to separate fields"}}
+			return nil, &perf.Error{Kind: perf.Invalid, Msg: "Unexpected field '" + name + "'",
+				Detail: perf.SortKeyError{Hint: "Use ',' to separate fields"}}
 		}
 		switch op {
 		case '+':
 		case '-':
 			key.Desc = true
 		default:
-			return nil, &perf.Error{Kind: perf.Invalid, Message: map[string]any{
-				"KeyError": "Unknown order operator '" + string(op) + "'", "hint": "Use '+'(asc) or '-'(desc) before sort field"}}
+			return nil, &perf.Error{Kind: perf.Invalid, Msg: "Unknown order operator '" + string(op) + "'",
+				Detail: perf.SortKeyError{Hint: "Use '+'(asc) or '-'(desc) before sort field"}}
 		}
 		keys = append(keys, key)
 	}

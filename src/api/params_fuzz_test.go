@@ -27,7 +27,7 @@ func FuzzParseSort(f *testing.F) {
 		keys, err := parseSort(s, fields, true)
 		if err != nil {
 			var pe *perf.Error
-			if !errors.As(err, &pe) || pe.Kind != perf.Invalid || pe.Message == nil {
+			if !errors.As(err, &pe) || pe.Kind != perf.Invalid || pe.Msg == "" {
 				t.Fatalf("parseSort(%q): %v is not an Invalid *perf.Error with a message", s, err)
 			}
 			return

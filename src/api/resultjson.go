@@ -18,6 +18,14 @@ import (
 
 // appendResult appends one result object.
 func appendResult(b []byte, r perf.Result) []byte {
+	b = appendResultHead(b, r)
+	b = appendRaw(b, r.JSON, "{}")
+	return append(b, '}')
+}
+
+// appendResultHead appends a result object up to its last member, the
+// document: `{"id":…,"json":`.
+func appendResultHead(b []byte, r perf.Result) []byte {
 	b = append(b, `{"id":"`...)
 	b = appendUUID(b, r.ID)
 	b = append(b, `","upload_datetime":`...)
@@ -44,9 +52,7 @@ func appendResult(b []byte, r perf.Result) []byte {
 	b = appendOptString(b, "description", r.Flavor.Description)
 	b = append(b, `},"tags":`...)
 	b = appendRaw(b, r.TagsJSON, "[]")
-	b = append(b, `,"json":`...)
-	b = appendRaw(b, r.JSON, "{}")
-	return append(b, '}')
+	return append(b, `,"json":`...)
 }
 
 // appendBenchmark appends the Benchmark representation.
@@ -69,7 +75,24 @@ func appendBenchmark(b []byte, bm perf.Benchmark) []byte {
 
 // writeResult writes one result as the response body.
 func writeResult(w http.ResponseWriter, code int, r perf.Result) {
-	writeRaw(w, code, appendResult(make([]byte, 0, 4096), r))
+	head := appendResultHead(make([]byte, 0, resultSize(r)-len(r.JSON)), r)
+	doc := r.JSON
+	if len(doc) == 0 {
+		doc = []byte("{}")
+	}
+	// The document, up to MAX_BODY_BYTES, is written as it came from the
+	// database, not copied into the body first.
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_, _ = w.Write(head)
+	_, _ = w.Write(doc)
+	_, _ = w.Write([]byte("}\n"))
+}
+
+// resultSize is about the encoded size of r: the buffer is allocated once,
+// not grown (and copied) step by step through the size of a large document.
+func resultSize(r perf.Result) int {
+	return 1024 + len(r.JSON) + len(r.Benchmark.JSONSchema) + len(r.TagsJSON)
 }
 
 // writeResultPage writes a page of results in the pagination envelope.
@@ -78,7 +101,11 @@ func writeResultPage(w http.ResponseWriter, l perf.List[perf.Result]) error {
 	if err != nil {
 		return err
 	}
-	b := make([]byte, 0, 512+len(l.Items)*4096)
+	size := 512
+	for _, r := range l.Items {
+		size += resultSize(r)
+	}
+	b := make([]byte, 0, size)
 	b = append(b, `{"items":[`...)
 	for i, r := range l.Items {
 		if i > 0 {

@@ -116,6 +116,9 @@ func (s *server) handleResultCreate(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
+	if err := checkDocument(&s.opt.Limits, doc); err != nil {
+		return err
+	}
 	switch {
 	case !zoned:
 		return perf.Errorf(perf.Invalid, "Execution date must include timezone")

@@ -44,6 +44,10 @@ type Options struct {
 	Images ImageChecker
 	// Schemas caches the compiled JSON Schemas of benchmarks.
 	Schemas *schema.Cache
+	// Limits bound what one request may cost (zero: no limits).
+	Limits Limits
+	// InFlight, when set, records the requests in flight.
+	InFlight *InFlight
 	// Ready reports whether the service can serve (database reachable,
 	// schema current), for /readyz.
 	Ready func(ctx context.Context) error

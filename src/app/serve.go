@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -55,8 +56,9 @@ func serve(ctx context.Context, s Settings, log zerolog.Logger, hooks *serveHook
 	}
 	log.Info().Str("version", Version).Str("mode", s.Mode).Msg("starting")
 
-	st, err := store.Open(s.DSN(), store.PoolOptions{
+	st, err := store.Open(s.PoolDSN(), store.PoolOptions{
 		MaxOpen: s.DBMaxOpenConns, MaxIdle: s.DBMaxIdleConns, MaxLifetime: s.DBConnMaxLifetime,
+		MaxPageBytes: s.MaxPageBytes,
 	})
 	if err != nil {
 		return err
@@ -68,7 +70,7 @@ func serve(ctx context.Context, s Settings, log zerolog.Logger, hooks *serveHook
 	if err != nil {
 		return err
 	}
-	if err := store.Migrate(ctx, st.DB().DB, "up", logWriter{log}); err != nil {
+	if err := migrate(ctx, s, log); err != nil {
 		return err
 	}
 	if hooks.seed != nil {
@@ -109,6 +111,7 @@ func serve(ctx context.Context, s Settings, log zerolog.Logger, hooks *serveHook
 		metrics = api.NewMetrics(collectors.NewDBStatsCollector(st.DB().DB, "eosc_perf"),
 			collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}
+	inFlight := api.NewInFlight()
 	handler := api.NewServer(api.Options{
 		Logger:            log,
 		Store:             st,
@@ -123,16 +126,9 @@ func serve(ctx context.Context, s Settings, log zerolog.Logger, hooks *serveHook
 		Mailer:            mailer,
 		Images:            images,
 		Schemas:           schema.NewCache(schema.DefaultCacheSize),
-		Ready: func(ctx context.Context) error {
-			if err := st.Ping(ctx); err != nil {
-				return errors.New("database not reachable")
-			}
-			ok, err := store.SchemaCurrent(ctx, st.DB().DB)
-			if err != nil || !ok {
-				return errors.New("database schema not current")
-			}
-			return nil
-		},
+		Limits:            s.limits(),
+		InFlight:          inFlight,
+		Ready:             st.Ready,
 	})
 
 	srv := &http.Server{
@@ -141,13 +137,14 @@ func serve(ctx context.Context, s Settings, log zerolog.Logger, hooks *serveHook
 		ReadTimeout:       60 * time.Second,
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
+		MaxHeaderBytes:    s.MaxHeaderBytes,
 		ErrorLog:          nil,
 	}
 	ln, err := net.Listen("tcp", s.ListenAddr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", s.ListenAddr, err)
 	}
+	ln = api.ErrorFormatListener(ln)
 	servers := []*http.Server{srv}
 	listeners := []net.Listener{ln}
 	if metrics != nil {
@@ -158,7 +155,9 @@ func serve(ctx context.Context, s Settings, log zerolog.Logger, hooks *serveHook
 		}
 		mux := http.NewServeMux()
 		mux.Handle("/metrics", metrics.Handler())
-		servers = append(servers, &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second})
+		servers = append(servers, &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second,
+			ReadTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second,
+			MaxHeaderBytes: 16 << 10})
 		listeners = append(listeners, mln)
 		log.Info().Str("addr", mln.Addr().String()).Msg("metrics listening")
 	}
@@ -180,10 +179,16 @@ func serve(ctx context.Context, s Settings, log zerolog.Logger, hooks *serveHook
 	log.Info().Dur("timeout", s.ShutdownTimeout).Msg("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), s.ShutdownTimeout)
 	defer cancel()
+	var cutOff error
 	for _, srv := range servers {
 		if err := srv.Shutdown(sctx); err != nil {
-			log.Warn().Err(err).Msg("shutdown did not finish in time")
+			reqs := inFlight.List()
+			for _, r := range reqs {
+				log.Error().Str("request", r).Msg("request cut off by the shutdown")
+			}
+			log.Error().Err(err).Int("requests", len(reqs)).Msg("shutdown did not finish in time")
 			srv.Close()
+			cutOff = fmt.Errorf("SHUTDOWN_TIMEOUT (%v) reached: %d requests cut off", s.ShutdownTimeout, len(reqs))
 		}
 	}
 	if err := mailer.Close(sctx); err != nil {
@@ -191,6 +196,9 @@ func serve(ctx context.Context, s Settings, log zerolog.Logger, hooks *serveHook
 	}
 	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
 		return serveErr
+	}
+	if cutOff != nil {
+		return cutOff
 	}
 	log.Info().Msg("stopped")
 	return nil
@@ -234,4 +242,26 @@ func outboundClient(caFile string, extraPEM []byte, timeout time.Duration) (*htt
 		tr.ResponseHeaderTimeout = timeout
 	}
 	return &http.Client{Transport: tr, Timeout: timeout}, nil
+}
+
+// migrate applies the migrations on a connection of its own, without the
+// statement timeout of the pool: a migration may legitimately run long.
+func migrate(ctx context.Context, s Settings, log zerolog.Logger) error {
+	db, err := sql.Open("postgres", s.DSN())
+	if err != nil {
+		return fmt.Errorf("store: open: %w", err)
+	}
+	defer db.Close()
+	return store.Migrate(ctx, db, "up", logWriter{log})
+}
+
+// limits are the per-request limits of the API (DESIGN.md §9).
+func (s Settings) limits() api.Limits {
+	return api.Limits{
+		MaxURLBytes: s.MaxURLBytes,
+		MaxFilters:  s.MaxFilters, MaxTagIDs: s.MaxTagIDs, MaxSearchTerms: s.MaxSearchTerms, MaxSortKeys: s.MaxSortKeys,
+		MaxSchemaBytes: s.MaxSchemaBytes, MaxSchemaDepth: s.MaxSchemaDepth, MaxSchemaObjects: s.MaxSchemaObjects,
+		MaxDocumentDepth: s.MaxDocumentDepth, MaxDocumentKeys: s.MaxDocumentKeys,
+		MaxHeavyRequests: s.MaxHeavyRequests, HeavyQueueWait: s.HeavyQueueWait,
+	}
 }

@@ -56,6 +56,23 @@ type Settings struct {
 	ShutdownTimeout          time.Duration // SHUTDOWN_TIMEOUT
 	MaxBodyBytes             int64         // MAX_BODY_BYTES: request body limit
 	ExportMaxRows            int64         // EXPORT_MAX_ROWS: most results one export may hold
+
+	// Limits of one request (DESIGN.md §9); 0 disables one.
+	MaxURLBytes        int           // MAX_URL_BYTES
+	MaxHeaderBytes     int           // MAX_HEADER_BYTES
+	MaxFilters         int           // MAX_FILTERS
+	MaxTagIDs          int           // MAX_TAGS_IDS
+	MaxSearchTerms     int           // MAX_SEARCH_TERMS
+	MaxSortKeys        int           // MAX_SORT_KEYS
+	MaxSchemaBytes     int           // MAX_SCHEMA_BYTES
+	MaxSchemaDepth     int           // MAX_SCHEMA_DEPTH
+	MaxSchemaObjects   int           // MAX_SCHEMA_OBJECTS
+	MaxDocumentDepth   int           // MAX_DOCUMENT_DEPTH
+	MaxDocumentKeys    int           // MAX_DOCUMENT_KEYS
+	DBStatementTimeout time.Duration // DB_STATEMENT_TIMEOUT
+	MaxHeavyRequests   int           // MAX_HEAVY_REQUESTS
+	MaxPageBytes       int64         // MAX_PAGE_BYTES
+	HeavyQueueWait     time.Duration // HEAVY_QUEUE_WAIT
 }
 
 // Development reports whether FLASK_ENV is development.
@@ -241,6 +258,15 @@ func (s Settings) DSN() string {
 		fmt.Fprintf(&b, "%s='%s'", kv[0], quote.Replace(kv[1]))
 	}
 	return b.String()
+}
+
+// PoolDSN is DSN with the session settings of the service's own
+// connections: the statement timeout (DB_STATEMENT_TIMEOUT) and no JIT
+// compilation (a query with many conditions could otherwise keep a backend
+// compiling for minutes, deaf to cancellation). lib/pq sends parameters it
+// does not know as run-time parameters of the session.
+func (s Settings) PoolDSN() string {
+	return s.DSN() + fmt.Sprintf(" statement_timeout='%d' jit='off'", s.DBStatementTimeout.Milliseconds())
 }
 
 // Warnings lists settings that are valid but probably not what the operator

@@ -152,7 +152,7 @@ func New(opt Options) (*Authenticator, error) {
 			bad = append(bad, raw)
 			continue
 		}
-		id := normalizeIssuer(raw)
+		id := strings.TrimRight(raw, "/") // the operator's spelling; tokens get normalizeIssuer
 		a.issuers[id] = &issuer{id: id}
 	}
 	if len(bad) > 0 {
@@ -169,9 +169,11 @@ func orDefault(d, def time.Duration) time.Duration {
 	return d
 }
 
-// normalizeIssuer drops trailing slashes, the one difference between issuer
-// spellings that upstream deployments got wrong (API.md §13 item 32).
-func normalizeIssuer(iss string) string { return strings.TrimRight(iss, "/") }
+// normalizeIssuer drops one trailing slash, the one difference between
+// issuer spellings that upstream deployments got wrong (API.md §13 item 32).
+// Only one: "https://op/oidc//" is another URL, not a spelling of a trusted
+// "https://op/oidc".
+func normalizeIssuer(iss string) string { return strings.TrimSuffix(iss, "/") }
 
 // TrustedIssuers returns the normalised trusted issuer URLs, sorted.
 func (a *Authenticator) TrustedIssuers() []string {

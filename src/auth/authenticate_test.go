@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"reflect"
 	"strings"
@@ -204,6 +205,23 @@ func TestIssuerTrailingSlashesAreIgnoredOnBothSides(t *testing.T) {
 				t.Fatalf("iss %q, want %q (normalised)", id.Iss, p.Issuer())
 			}
 		})
+	}
+}
+
+// TestIssuerWithTwoTrailingSlashesIsNotTrusted: only one trailing slash is
+// a spelling of the trusted issuer; "iss//" names another resource, and is
+// refused before any call to the provider.
+func TestIssuerWithTwoTrailingSlashesIsNotTrusted(t *testing.T) {
+	c := newClock()
+	p := oidctest.StartT(t, oidctest.Options{Now: c.Now, Path: "/oidc"})
+	for _, iss := range []string{p.Issuer() + "//", p.Issuer() + "///"} {
+		a := newAuthenticator(t, p, c, func(o *auth.Options) { o.TrustedIssuers = []string{p.Issuer()} })
+		token := p.MintT(t, oidctest.User{Sub: "s"}, oidctest.TokenOptions{Issuer: iss})
+		_, err := a.Authenticate(context.Background(), "Bearer "+token)
+		var pe *perf.Error
+		if !errors.As(err, &pe) || pe.Kind != perf.Unauthenticated || !strings.HasPrefix(pe.Msg, auth.MsgUntrusted) {
+			t.Fatalf("iss %q: err = %v, want the untrusted-issuer 401", iss, err)
+		}
 	}
 }
 

@@ -49,28 +49,63 @@ func (k Kind) String() string {
 	}
 }
 
-// Error is an error a client may see. How each field reaches the wire:
-//
-//   - Msg: the text of errors.error in the normal envelope (API.md §3.3), or
-//     error_description for Unauthenticated/Denied (API.md §2.6). Empty means
-//     a bare {"code","status"} body.
-//   - Extra: further keys next to "error" inside errors (e.g. "path" of a
-//     schema validation failure).
-//   - Errors: when set, the whole errors object (validation failures keyed by
-//     location, or the filter split error); Msg and Extra are then unused.
-//   - Message: when set, sent as the "message" member (an object for the
-//     sort-key and filter-operator errors).
-//   - Details: error_details of a Denied body ("Evaluation of: is_admin").
-//   - Err: the cause, for logs only; never shown.
+// Error is an error a client may see: its kind (which the HTTP layer maps
+// to a status), the client-visible message and the cause, for logs only
+// (never shown). Detail, when set, types what the client is told beyond the
+// message; package api renders each detail in the body shape of upstream
+// 1.2.3 (API.md §2.6, §3.3), so nothing here knows the wire format.
 type Error struct {
-	Kind    Kind
-	Msg     string
-	Extra   map[string]any
-	Errors  map[string]any
-	Message any
-	Details string
-	Err     error
+	Kind   Kind
+	Msg    string // the message; empty: none (a bare body)
+	Detail Detail // nil: the message alone
+	Err    error
 }
+
+// Detail is the typed detail of an Error: one of the types below.
+type Detail interface{ isDetail() }
+
+// Validation is the validation failures of request fields, by location
+// ("query", "json") and field name; a field's value is its list of
+// messages, or such lists keyed by item index.
+type Validation struct {
+	Location string
+	Fields   map[string]any
+}
+
+// BadBody says that the body at Location as a whole is unusable (malformed
+// JSON); Msg is the reason.
+type BadBody struct{ Location string }
+
+// SchemaPath is where in a document a JSON Schema validation failed, as
+// upstream rendered it (a Python deque such as "deque(['time'])").
+type SchemaPath struct{ Path string }
+
+// SortKeyError is a bad sort_by key; Msg is the reason, Hint the advice.
+type SortKeyError struct{ Hint string }
+
+// FilterError is a bad `filters` value (API.md §3.8); Msg is the reason.
+// Operator marks the unknown-operator case, which upstream reported in
+// another member of the body than the others.
+type FilterError struct {
+	Filter, Hint, Example string
+	Operator              bool
+}
+
+// Requirement is the access rule a Denied caller does not meet
+// ("is_admin").
+type Requirement struct{ Rule string }
+
+// Figures are the numbers behind a refusal (a limit, what was asked), sent
+// next to the message: {"error": Msg, "max_lines": 10000}.
+type Figures map[string]any
+
+func (Figures) isDetail()      {}
+func (Validation) isDetail()   {}
+func (BadBody) isDetail()      {}
+func (SchemaPath) isDetail()   {}
+func (SortKeyError) isDetail() {}
+func (FilterError) isDetail()  {}
+func (Requirement) isDetail()  {}
 
 func (e *Error) Error() string {
 	s := e.Kind.String()
@@ -115,8 +150,8 @@ func AsError(err error) *Error {
 	return &Error{Kind: Internal, Err: err}
 }
 
-// FieldErrors builds the validation body {location: {field: [messages]}}
-// used by query and body validation (API.md §3.1, §3.2).
+// FieldErrors returns the Invalid error of validation failures at location
+// (API.md §3.1, §3.2).
 func FieldErrors(location string, fields map[string]any) *Error {
-	return &Error{Kind: Invalid, Errors: map[string]any{location: fields}}
+	return &Error{Kind: Invalid, Detail: Validation{Location: location, Fields: fields}}
 }

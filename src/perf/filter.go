@@ -89,9 +89,8 @@ func ParseFilter(s string) (JSONFilter, error) {
 	}
 	path, op, value := parts[0], parts[1], parts[2]
 	if !validOp(op) {
-		return JSONFilter{}, &Error{Kind: Invalid, Message: map[string]any{
-			"filter": s, "reason": []string{"Unknown filter operator: '" + op + "'"},
-			"hint": filterOpHint, "example": filterExample}}
+		return JSONFilter{}, &Error{Kind: Invalid, Msg: "Unknown filter operator: '" + op + "'",
+			Detail: FilterError{Filter: s, Hint: filterOpHint, Example: filterExample, Operator: true}}
 	}
 	if !utf8.ValidString(s) || strings.IndexByte(s, 0) >= 0 {
 		return JSONFilter{}, filterError(s, "Filter contains a NUL character or invalid UTF-8", "Use only valid UTF-8 text without NUL characters")
@@ -141,8 +140,7 @@ func validOp(op string) bool {
 
 // filterError is the "errors" form of a filter error.
 func filterError(s, reason, hint string) *Error {
-	return &Error{Kind: Invalid, Errors: map[string]any{
-		"filter": s, "reason": []string{reason}, "hint": hint, "example": filterExample}}
+	return &Error{Kind: Invalid, Msg: reason, Detail: FilterError{Filter: s, Hint: hint, Example: filterExample}}
 }
 
 // PythonFloat reports whether Python's float(s) accepts s, and its value:

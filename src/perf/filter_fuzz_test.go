@@ -32,8 +32,8 @@ func FuzzParseFilter(f *testing.F) {
 			if !errors.As(err, &pe) || pe.Kind != perf.Invalid {
 				t.Fatalf("ParseFilter(%q): %v is not an Invalid *perf.Error", s, err)
 			}
-			if (pe.Errors == nil) == (pe.Message == nil) {
-				t.Fatalf("ParseFilter(%q): want exactly one of errors and message, got %#v", s, pe)
+			if d, ok := pe.Detail.(perf.FilterError); !ok || pe.Msg == "" || d.Filter != s {
+				t.Fatalf("ParseFilter(%q): want a reason and the filter, got %#v", s, pe)
 			}
 			return
 		}

@@ -157,11 +157,12 @@ func TestParseFilterErrors(t *testing.T) {
 			if !errors.As(err, &pe) || pe.Kind != perf.Invalid {
 				t.Fatalf("got %v, want an Invalid *perf.Error", err)
 			}
-			if tc.errors != nil && (!reflect.DeepEqual(pe.Errors, tc.errors) || pe.Message != nil) {
-				t.Errorf("got errors %#v message %#v, want errors %#v", pe.Errors, pe.Message, tc.errors)
+			errs, message := filterBody(pe)
+			if tc.errors != nil && (!reflect.DeepEqual(errs, tc.errors) || message != nil) {
+				t.Errorf("got errors %#v message %#v, want errors %#v", errs, message, tc.errors)
 			}
-			if tc.message != nil && (!reflect.DeepEqual(pe.Message, tc.message) || pe.Errors != nil) {
-				t.Errorf("got message %#v errors %#v, want message %#v", pe.Message, pe.Errors, tc.message)
+			if tc.message != nil && (!reflect.DeepEqual(message, tc.message) || errs != nil) {
+				t.Errorf("got message %#v errors %#v, want message %#v", message, errs, tc.message)
 			}
 		})
 	}
@@ -181,7 +182,21 @@ func TestParseFiltersStopsAtTheFirstBadFilter(t *testing.T) {
 	}
 	_, err = perf.ParseFilters([]string{"a > 1", "b<>1", "c <> 1"})
 	var pe *perf.Error
-	if !errors.As(err, &pe) || pe.Errors["filter"] != "b<>1" {
+	if !errors.As(err, &pe) || pe.Detail.(perf.FilterError).Filter != "b<>1" {
 		t.Fatalf("got %v, want the split error of the second filter", err)
 	}
+}
+
+// filterBody is the "errors" or "message" member upstream sent for a
+// filter error (API.md §3.8), as package api renders pe.
+func filterBody(pe *perf.Error) (errs, message map[string]any) {
+	d, ok := pe.Detail.(perf.FilterError)
+	if !ok {
+		return nil, nil
+	}
+	m := map[string]any{"filter": d.Filter, "reason": []string{pe.Msg}, "hint": d.Hint, "example": d.Example}
+	if d.Operator {
+		return nil, m
+	}
+	return m, nil
 }

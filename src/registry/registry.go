@@ -89,6 +89,9 @@ type Checker struct {
 	client  *http.Client
 	timeout time.Duration
 	hub     string
+	// denyPrivate: non-public addresses are refused (Options.AllowPrivate
+	// false).
+	denyPrivate bool
 }
 
 var _ ImageChecker = (*Checker)(nil)
@@ -122,7 +125,7 @@ func New(opt Options) *Checker {
 		}
 		return nil
 	}
-	c := &Checker{client: &client, timeout: opt.Timeout, hub: opt.DockerHubRegistry}
+	c := &Checker{client: &client, timeout: opt.Timeout, hub: opt.DockerHubRegistry, denyPrivate: !opt.AllowPrivate}
 	if c.timeout <= 0 {
 		c.timeout = DefaultTimeout
 	}
@@ -233,8 +236,15 @@ func (e *reasonError) Error() string { return e.reason }
 // addresses.
 func (c *Checker) reason(ctx context.Context, err error) string {
 	var re *reasonError
+	var dnsErr *net.DNSError
+	var addrErr *net.AddrError
 	if errors.As(err, &re) {
 		return re.reason
+	}
+	if c.denyPrivate && (errors.As(err, &dnsErr) || errors.As(err, &addrErr)) && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		// Same answer as for a name that resolves to a private address, so
+		// that users cannot tell internal names from missing ones.
+		return errPrivateAddress.reason
 	}
 	host := "the registry"
 	var ue *url.Error
@@ -243,7 +253,6 @@ func (c *Checker) reason(ctx context.Context, err error) string {
 			host = u.Host
 		}
 	}
-	var dnsErr *net.DNSError
 	var netErr net.Error
 	var certErr *tls.CertificateVerificationError
 	var unknownCA x509.UnknownAuthorityError
@@ -284,7 +293,10 @@ func shorten(s string) string {
 
 // errPrivateAddress is the reason given for a registry on a non-public
 // address.
-var errPrivateAddress = &reasonError{"Error: registry address not allowed"}
+// A name that does not resolve gets the same reason while non-public
+// addresses are refused: otherwise the difference between "cannot resolve"
+// and "not allowed" would tell users which internal names exist.
+var errPrivateAddress = &reasonError{"Error: registry host not found or address not allowed"}
 
 // refusePrivate is the dialer's Control hook: it runs after name
 // resolution, on the address actually dialled, so a public name that
@@ -295,7 +307,7 @@ func refusePrivate(_, address string, _ syscall.RawConn) error {
 		return errPrivateAddress
 	}
 	ip, err := netip.ParseAddr(host)
-	if err != nil || !publicAddr(ip.Unmap()) {
+	if err != nil || !publicAddr(ip.Unmap()) || !publicAddr(embeddedIPv4(ip.Unmap())) {
 		return errPrivateAddress
 	}
 	return nil
@@ -321,4 +333,33 @@ func publicAddr(ip netip.Addr) bool {
 		}
 	}
 	return true
+}
+
+// Prefixes of IPv6 addresses that carry an IPv4 address which a translator
+// or tunnel on the path may deliver to: NAT64 (RFC 6052, the IPv4 address in
+// the last 32 bits) and 6to4 (RFC 3056, in bits 16–47). The local-use NAT64
+// prefix 64:ff9b:1::/48 (RFC 8215) is never public.
+var (
+	nat64     = netip.MustParsePrefix("64:ff9b::/96")
+	nat64Any  = netip.MustParsePrefix("64:ff9b::/32")
+	sixToFour = netip.MustParsePrefix("2002::/16")
+)
+
+// embeddedIPv4 returns the IPv4 address a NAT64 or 6to4 address wraps, ip
+// itself for any other address, and the unspecified address (never public)
+// for other addresses of the NAT64 well-known /32.
+func embeddedIPv4(ip netip.Addr) netip.Addr {
+	if !ip.Is6() || ip.Is4In6() {
+		return ip
+	}
+	b := ip.As16()
+	switch {
+	case nat64.Contains(ip):
+		return netip.AddrFrom4([4]byte{b[12], b[13], b[14], b[15]})
+	case nat64Any.Contains(ip):
+		return netip.IPv4Unspecified()
+	case sixToFour.Contains(ip):
+		return netip.AddrFrom4([4]byte{b[2], b[3], b[4], b[5]})
+	}
+	return ip
 }

@@ -261,7 +261,7 @@ func TestNonPublicAddressesAreRefused(t *testing.T) {
 	c := New(Options{HTTPClient: f.client(), Timeout: 3 * time.Second})
 	for _, image := range []string{f.srv.Listener.Addr().String() + "/org/img", closed + "/x/y", "localhost:5000/x", "10.1.2.3:5000/x"} {
 		err := c.Check(context.Background(), image, "v1")
-		wantReason(t, err, "Error: registry address not allowed")
+		wantReason(t, err, "Error: registry host not found or address not allowed")
 	}
 	if log := f.log(); len(log) != 0 {
 		t.Fatalf("the registry on loopback got requests: %v", log)
@@ -271,9 +271,35 @@ func TestNonPublicAddressesAreRefused(t *testing.T) {
 		public bool
 	}{{"8.8.8.8", true}, {"2001:4860::8888", true}, {"127.0.0.1", false}, {"10.0.0.1", false}, {"172.16.0.1", false},
 		{"192.168.1.1", false}, {"169.254.169.254", false}, {"100.64.0.1", false}, {"198.18.1.2", false}, {"::1", false},
-		{"fd00::1", false}, {"fe80::1", false}, {"0.0.0.0", false}, {"224.0.0.1", false}} {
+		{"fd00::1", false}, {"fe80::1", false}, {"0.0.0.0", false}, {"224.0.0.1", false},
+		// NAT64 and 6to4 addresses wrapping private IPv4 addresses.
+		{"64:ff9b::10.0.0.1", false}, {"64:ff9b::127.0.0.1", false}, {"64:ff9b::169.254.169.254", false},
+		{"64:ff9b::8.8.8.8", true}, {"64:ff9b:1::a00:1", false}, {"2002:a00:1::1", false}, {"2002:808:808::1", true},
+		{"::ffff:10.0.0.1", false}} {
 		if got := refusePrivate("tcp", net.JoinHostPort(tc.addr, "443"), nil) == nil; got != tc.public {
 			t.Errorf("%s allowed = %v, want %v", tc.addr, got, tc.public)
 		}
+	}
+}
+
+// TestUnknownHostAndPrivateAddressGiveTheSameAnswer: while non-public
+// addresses are refused, a host that does not resolve gets the same reason
+// as one that resolves to a private address, so users cannot probe which
+// internal names exist. (.onion names fail resolution inside Go without any
+// DNS query, RFC 7686.)
+func TestUnknownHostAndPrivateAddressGiveTheSameAnswer(t *testing.T) {
+	c := New(Options{Timeout: 3 * time.Second})
+	missing := c.Check(context.Background(), "registry.example.onion/x/y", "v1")
+	private := c.Check(context.Background(), "10.1.2.3:5000/x", "v1")
+	wantReason(t, missing, "Error: registry host not found or address not allowed")
+	wantReason(t, private, "Error: registry host not found or address not allowed")
+
+	// With private addresses allowed (an internal registry), the cause is
+	// told as it is.
+	allowed := New(Options{Timeout: 3 * time.Second, AllowPrivate: true})
+	err := allowed.Check(context.Background(), "registry.example.onion/x/y", "v1")
+	var pe *perf.Error
+	if !errors.As(err, &pe) || !strings.Contains(pe.Msg, "registry.example.onion") {
+		t.Fatalf("with private addresses allowed: %v, want the host named", err)
 	}
 }

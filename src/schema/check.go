@@ -28,9 +28,7 @@ var draft7 = sync.OnceValues(func() (*jsonschema.Schema, error) {
 // notMapping is the body validation error of a json_schema that is not an
 // object (API.md §8.1).
 func notMapping() *perf.Error {
-	return &perf.Error{Kind: perf.Invalid, Errors: map[string]any{
-		"json": map[string]any{"json_schema": []string{"Not a valid mapping type."}},
-	}}
+	return perf.FieldErrors("json", map[string]any{"json_schema": []string{"Not a valid mapping type."}})
 }
 
 // CheckBenchmarkSchema checks a submitted benchmark json_schema (API.md

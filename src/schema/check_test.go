@@ -77,11 +77,11 @@ func TestCheckBenchmarkSchemaRejects(t *testing.T) {
 }
 
 func TestCheckBenchmarkSchemaNonObjectIsNotAMapping(t *testing.T) {
-	want := map[string]any{"json": map[string]any{"json_schema": []string{"Not a valid mapping type."}}}
+	want := perf.Validation{Location: "json", Fields: map[string]any{"json_schema": []string{"Not a valid mapping type."}}}
 	for _, raw := range []string{`[]`, `true`, `"x"`, `5`, `null`, `{`} {
 		err := CheckBenchmarkSchema(json.RawMessage(raw))
 		var pe *perf.Error
-		if !errors.As(err, &pe) || pe.Kind != perf.Invalid || !reflect.DeepEqual(pe.Errors, want) {
+		if !errors.As(err, &pe) || pe.Kind != perf.Invalid || !reflect.DeepEqual(pe.Detail, want) {
 			t.Errorf("CheckBenchmarkSchema(%s) = %#v, want Invalid with %v", raw, err, want)
 		}
 	}

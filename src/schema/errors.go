@@ -45,10 +45,10 @@ func invalid(verr *jsonschema.ValidationError, doc any) *perf.Error {
 		best = &failure{message: "validation failed"}
 	}
 	return &perf.Error{
-		Kind:  perf.Invalid,
-		Msg:   best.message,
-		Extra: map[string]any{"path": pyDeque(best.path)},
-		Err:   verr,
+		Kind:   perf.Invalid,
+		Msg:    best.message,
+		Detail: perf.SchemaPath{Path: pyDeque(best.path)},
+		Err:    verr,
 	}
 }
 
@@ -318,7 +318,7 @@ func compileError(err error, doc any) *perf.Error {
 			return invalid(verr, doc)
 		}
 	}
-	out := &perf.Error{Kind: perf.Invalid, Extra: map[string]any{"path": pyDeque(nil)}, Err: err}
+	out := &perf.Error{Kind: perf.Invalid, Detail: perf.SchemaPath{Path: pyDeque(nil)}, Err: err}
 	var lue *jsonschema.LoadURLError
 	var rxe *jsonschema.InvalidRegexError
 	var jpe *jsonschema.JSONPointerNotFoundError
@@ -333,7 +333,7 @@ func compileError(err error, doc any) *perf.Error {
 	case errors.As(err, &rxe):
 		out.Msg = fmt.Sprintf("%s is not a 'regex'", pyStr(rxe.Regex))
 		if _, frag, ok := strings.Cut(rxe.URL, "#"); ok {
-			out.Extra["path"] = pyDeque(pointerPath(doc, frag))
+			out.Detail = perf.SchemaPath{Path: pyDeque(pointerPath(doc, frag))}
 		}
 	default:
 		out.Msg = internal(err.Error())

@@ -60,7 +60,7 @@ func wantInvalid(t *testing.T, err error, msg, path string) {
 	if msg != "" && pe.Msg != msg {
 		t.Errorf("message %q, want %q", pe.Msg, msg)
 	}
-	if got := pe.Extra["path"]; got != path {
+	if got := pe.Detail; got != (perf.SchemaPath{Path: path}) {
 		t.Errorf("path %v, want %q", got, path)
 	}
 }

@@ -4,8 +4,8 @@
 // and caches compiled schemas by benchmark id.
 //
 // Failures are *perf.Error values of kind Invalid whose Msg reads like the
-// message of Python's jsonschema (the upstream validator) and whose Extra
-// "path" is the failing location rendered as upstream did, a Python deque
+// message of Python's jsonschema (the upstream validator) and whose Detail,
+// a perf.SchemaPath, is the failing location rendered as upstream did, a Python deque
 // such as deque(['machine', 'cpu', 0]). Which of several failures is reported
 // follows Python's best_match (see bestMatch).
 //
@@ -70,7 +70,7 @@ func Compile(raw json.RawMessage) (*Schema, error) {
 	doc, err := decode(raw)
 	if err != nil {
 		return nil, &perf.Error{Kind: perf.Invalid, Msg: "json_schema is not valid JSON",
-			Extra: map[string]any{"path": pyDeque(nil)}, Err: err}
+			Detail: perf.SchemaPath{Path: pyDeque(nil)}, Err: err}
 	}
 	draft := draftOf(doc)
 	if m, ok := doc.(map[string]any); ok {
@@ -99,7 +99,7 @@ func Compile(raw json.RawMessage) (*Schema, error) {
 
 // Validate validates a result document. A document that fails gives an
 // Invalid *perf.Error: Msg is the most relevant failure (e.g. "'10' is not
-// of type 'integer'") and Extra["path"] its location (e.g. "deque(['time'])").
+// of type 'integer'") and Detail its location (e.g. "deque(['time'])").
 // Numbers are decoded exactly, so big integers and long fractions are
 // compared by their value.
 func (s *Schema) Validate(doc json.RawMessage) error {

@@ -54,7 +54,7 @@ func (s *Store) ExportResults(ctx context.Context, f perf.ResultFilter, sort []p
 	if total > maxRows {
 		return &perf.Error{Kind: perf.Invalid, Err: ErrExportTooLarge,
 			Msg:   fmt.Sprintf("The export holds %d results, more than EXPORT_MAX_ROWS (%d): narrow the filters", total, maxRows),
-			Extra: map[string]any{"total": total, "max_rows": maxRows}}
+			Detail: perf.Figures{"total": total, "max_rows": maxRows}}
 	}
 	order, err := orderBy(w, sort, resultSort, "r.id")
 	if err != nil {

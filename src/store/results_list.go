@@ -68,9 +68,9 @@ func (s *Store) ListResults(ctx context.Context, f perf.ResultFilter, sort []per
 	if err != nil {
 		return l, err
 	}
-	var rows []resultPageRow
-	if err := s.db.SelectContext(ctx, &rows, q, w.args...); err != nil {
-		return l, mapError(err, "list results")
+	rows, err := s.selectPage(ctx, q, w.args)
+	if err != nil {
+		return l, err
 	}
 	if onePass {
 		switch {

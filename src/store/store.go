@@ -5,7 +5,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"database/sql/driver"
 	"errors"
 	"fmt"
@@ -22,7 +21,10 @@ import (
 
 // Store holds the connection pool.
 type Store struct {
-	db *sqlx.DB
+	db  *sqlx.DB
+	dsn string // for the fresh connection of Ready
+	// maxPageBytes bounds the documents of one page of results (0: none).
+	maxPageBytes int64
 }
 
 // PoolOptions bound the connection pool.
@@ -30,6 +32,9 @@ type PoolOptions struct {
 	MaxOpen     int
 	MaxIdle     int
 	MaxLifetime time.Duration
+	// MaxPageBytes bounds the result documents one page may hold in
+	// memory (MAX_PAGE_BYTES; 0: no bound).
+	MaxPageBytes int64
 }
 
 // Open opens a pool for the lib/pq connection string dsn. It does not
@@ -48,7 +53,7 @@ func Open(dsn string, opt PoolOptions) (*Store, error) {
 	if opt.MaxLifetime > 0 {
 		db.SetConnMaxLifetime(opt.MaxLifetime)
 	}
-	return &Store{db: db}, nil
+	return &Store{db: db, dsn: dsn, maxPageBytes: opt.MaxPageBytes}, nil
 }
 
 // New wraps an existing pool.
@@ -59,9 +64,6 @@ func (s *Store) DB() *sqlx.DB { return s.db }
 
 // Close closes the pool.
 func (s *Store) Close() error { return s.db.Close() }
-
-// Ping checks that the database answers.
-func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
 
 // WaitReady pings the database until it answers, backing off between
 // attempts, for as long as timeout allows (0: exactly one attempt) or ctx
@@ -185,10 +187,14 @@ func uniqueViolation(err error) bool {
 	return errors.As(err, &pe) && pe.Code == codeUniqueViolation
 }
 
-// mapError wraps a database error as an internal error with context, or as
-// Unavailable when the database cannot be reached. Errors that already are
-// perf errors pass through. Callers translate expected violations (unique,
-// foreign key) into their resource-specific messages before calling this.
+// mapError translates a database error into a perf error by its cause:
+// perf errors pass through; the database or the network being unavailable
+// (SQLSTATE classes 08, 53, 57P01–57P03, a refused or dropped connection, a
+// closed pool, a cancelled or timed-out query) is Unavailable; bad data from
+// the client (classes 22, 23, 54) is a 4xx; anything else, including scan
+// and programming errors, is Internal. Callers translate expected
+// violations (unique, foreign key) into their resource-specific messages
+// before calling this.
 func mapError(err error, op string) error {
 	if err == nil {
 		return nil
@@ -197,23 +203,5 @@ func mapError(err error, op string) error {
 	if errors.As(err, &pe) {
 		return err
 	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return &perf.Error{Kind: perf.Unavailable, Err: fmt.Errorf("store: %s: %w", op, err)}
-	}
-	var pqe *pq.Error
-	if errors.As(err, &pqe) {
-		switch pqe.Code {
-		case "22P05", "22021": // untranslatable character, character not in repertoire
-			return &perf.Error{Kind: perf.Invalid, Err: err,
-				Msg: "Unsupported character: text and JSON documents cannot contain \\u0000"}
-		case "22003": // numeric value out of range
-			return &perf.Error{Kind: perf.Invalid, Err: err, Msg: "Number out of range"}
-		}
-		return perf.Wrap(err, "store: %s", op)
-	}
-	if errors.Is(err, sql.ErrNoRows) {
-		return perf.Wrap(err, "store: %s", op)
-	}
-	// Anything else is a connection-level failure (refused, reset, closed pool).
-	return &perf.Error{Kind: perf.Unavailable, Err: fmt.Errorf("store: %s: %w", op, err)}
+	return classify(err, fmt.Errorf("store: %s: %w", op, err))
 }
