@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/eosc-perf/api/src/app"
+	"github.com/eosc-perf/api/src/dev"
 	"github.com/eosc-perf/api/src/oidctest"
 )
 
@@ -65,6 +66,12 @@ func TestCommandLine(t *testing.T) {
 	code, _, _ = run(t, nil, "migrate", "sideways")
 	if code != 2 {
 		t.Fatalf("migrate sideways = %d", code)
+	}
+	// The development environment is not in the service binary: `dev`
+	// says where it went.
+	code, _, errOut = run(t, nil, "dev")
+	if code != 2 || !strings.Contains(errOut, "go run ./src/cmd/eosc-perf-api-dev") {
+		t.Fatalf("dev = %d %q, want 2 and a pointer to eosc-perf-api-dev", code, errOut)
 	}
 }
 
@@ -239,7 +246,7 @@ func TestNoSecretsInLogs(t *testing.T) {
 	}
 }
 
-// TestDevCommand starts `eosc-perf-api dev`, uses the printed admin token
+// TestDevCommand starts `eosc-perf-api-dev`, uses the printed admin token
 // to create a tag, and checks that Ctrl-C removes what it started.
 func TestDevCommand(t *testing.T) {
 	before := tempDirs(t)
@@ -248,7 +255,7 @@ func TestDevCommand(t *testing.T) {
 	exited := make(chan int, 1)
 	var stderr syncBuffer
 	go func() {
-		exited <- app.Run(ctx, []string{"eosc-perf-api", "dev", "--addr", "127.0.0.1:0"},
+		exited <- dev.Run(ctx, []string{"eosc-perf-api-dev", "--addr", "127.0.0.1:0"},
 			func(string) (string, bool) { return "", false }, pw, &stderr)
 		pw.Close()
 	}()

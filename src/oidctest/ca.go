@@ -27,7 +27,7 @@ type CA struct {
 }
 
 // caLifetime bounds the CA and leaf certificates. A year comfortably outlives
-// any test run or `eosc-perf-api dev` session, and the keys die with the
+// any test run or `eosc-perf-api-dev` session, and the keys die with the
 // process anyway.
 const caLifetime = 365 * 24 * time.Hour
 

@@ -1,5 +1,5 @@
 // Package oidctest runs an in-process OpenID provider over HTTPS on the
-// loopback interface, for tests and for `eosc-perf-api dev`.
+// loopback interface, for tests and for `eosc-perf-api-dev`.
 //
 // A Provider serves what a bearer-token API needs from a real provider:
 // discovery (/.well-known/openid-configuration), the JSON Web Key Set and the

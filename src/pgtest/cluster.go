@@ -1,5 +1,5 @@
 // Package pgtest runs a throwaway PostgreSQL cluster in a temporary
-// directory, for tests and for `eosc-perf-api dev`.
+// directory, for tests and for `eosc-perf-api-dev`.
 //
 // Start runs initdb and then the postgres server as a child process (not
 // through pg_ctl, which would detach it): the server lives in its own process
