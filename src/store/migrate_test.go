@@ -82,6 +82,7 @@ func ourObjects(t *testing.T, db *sql.DB) int {
 var appliedLine = regexp.MustCompile(`(?m)^1 +applied +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d +00001_initial\.sql$`)
 
 func TestMigrateUpDownUpOnEmptyDatabase(t *testing.T) {
+	t.Parallel()
 	db := freshDB(t)
 	if schemaCurrent(t, db) {
 		t.Fatal("SchemaCurrent on an empty database = true, want false")
@@ -127,6 +128,7 @@ func TestMigrateUpDownUpOnEmptyDatabase(t *testing.T) {
 }
 
 func TestMigrateRejects(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name      string
 		direction string
@@ -148,6 +150,7 @@ func TestMigrateRejects(t *testing.T) {
 
 // Replicas that start together migrate the same database at once.
 func TestConcurrentMigrateUpAppliesOnce(t *testing.T) {
+	t.Parallel()
 	dsn := pgtest.NewDatabase(t)
 	const replicas = 3
 	errs := make([]error, replicas)
@@ -195,6 +198,7 @@ func freshPool(t *testing.T, dsn string) *sql.DB {
 // The migration must work for the database owner of a production setup,
 // who is not superuser: it creates pg_trgm itself (a trusted extension).
 func TestMigrateRunsAsPlainOwner(t *testing.T) {
+	t.Parallel()
 	db := freshDB(t)
 	migrate(t, db, store.MigrateUp)
 	var super bool
@@ -216,6 +220,7 @@ func TestMigrateRunsAsPlainOwner(t *testing.T) {
 // An extension the administrator installed beforehand is used, also by an
 // owner without CREATE on the database, and left in place by down.
 func TestMigrateKeepsExtensionInstalledByAdministrator(t *testing.T) {
+	t.Parallel()
 	dsn := pgtest.NewDatabase(t)
 	u, err := url.Parse(pgtest.Shared(t).SuperDSN())
 	if err != nil {
@@ -252,6 +257,7 @@ func TestMigrateKeepsExtensionInstalledByAdministrator(t *testing.T) {
 // the Flask service can be adopted; claim.result_id and
 // result.deleted_by_admin are the additions.
 func TestSchemaHasUpstreamTablesAndColumns(t *testing.T) {
+	t.Parallel()
 	db := freshDB(t)
 	migrate(t, db, store.MigrateUp)
 
@@ -332,6 +338,7 @@ func TestSchemaHasUpstreamTablesAndColumns(t *testing.T) {
 }
 
 func TestSchemaIndexesServeTheQueries(t *testing.T) {
+	t.Parallel()
 	db := freshDB(t)
 	migrate(t, db, store.MigrateUp)
 	tests := []struct {
