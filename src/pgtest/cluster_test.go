@@ -31,6 +31,7 @@ func connect(t *testing.T, dsn string) *sql.DB {
 }
 
 func TestStartCreateDatabasesStopLeavesNothing(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	c, err := Start(ctx, Options{})
@@ -119,6 +120,7 @@ func TestStartCreateDatabasesStopLeavesNothing(t *testing.T) {
 }
 
 func TestCreateDatabaseRejectsBadNames(t *testing.T) {
+	t.Parallel()
 	c := Shared(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -143,6 +145,7 @@ func TestCreateDatabaseRejectsBadNames(t *testing.T) {
 }
 
 func TestNewDatabaseIsFreshAndDroppedAfterTheTest(t *testing.T) {
+	t.Parallel()
 	c := Shared(t)
 	var names []string
 	for _, sub := range []string{"first", "second"} {
@@ -179,6 +182,7 @@ func TestNewDatabaseIsFreshAndDroppedAfterTheTest(t *testing.T) {
 }
 
 func TestDatabaseNameIsValidForAnyTestName(t *testing.T) {
+	t.Parallel()
 	tests := []string{
 		"TestX",
 		"TestX/sub_test_with_spaces_and_UPPER",
@@ -199,6 +203,7 @@ func TestDatabaseNameIsValidForAnyTestName(t *testing.T) {
 }
 
 func TestFindBinaries(t *testing.T) {
+	t.Parallel()
 	if _, err := findBinaries(""); err != nil {
 		t.Errorf("default search: %v, want the installed PostgreSQL", err)
 	}
@@ -226,6 +231,7 @@ func searchableTempDir(t *testing.T) string {
 }
 
 func TestStartFailureReportsTheCauseAndLeavesNothing(t *testing.T) {
+	t.Parallel()
 	failing := "#!/bin/sh\necho boom-from-$0 >&2\nexit 1\n"
 	initdb, err := findBinaries("")
 	if err != nil {
@@ -272,6 +278,7 @@ func TestStartFailureReportsTheCauseAndLeavesNothing(t *testing.T) {
 
 // The owner check must never remove the directory of a live cluster.
 func TestSweepKeepsLiveAndUnmarkedDirectories(t *testing.T) {
+	t.Parallel()
 	c := Shared(t)
 	if stale(c.Dir()) {
 		t.Error("the running shared cluster's directory is considered stale")
