@@ -6,7 +6,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -373,8 +372,6 @@ func (r *response) items(t testing.TB) []map[string]any {
 	}
 	return p.Items
 }
-
-func (r *response) String() string { return fmt.Sprintf("%d %s", r.Status, r.Body) }
 
 // openDB connects to the service's database, for checks of stored data.
 func openDB(t testing.TB, s *service) *sql.DB {

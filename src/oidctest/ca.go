@@ -67,9 +67,6 @@ func NewCA() (*CA, error) {
 // configuration or curl --cacert).
 func (c *CA) CertPEM() []byte { return append([]byte(nil), c.pem...) }
 
-// Certificate returns the CA certificate.
-func (c *CA) Certificate() *x509.Certificate { return c.cert }
-
 // CertPool returns a new pool that holds only this CA.
 func (c *CA) CertPool() *x509.CertPool {
 	pool := x509.NewCertPool()

@@ -296,9 +296,6 @@ func (c *Cluster) Port() int { return c.port }
 // Dir is the cluster's temporary directory (removed by Stop).
 func (c *Cluster) Dir() string { return c.dir }
 
-// LogFile is the path of the server's log file (inside Dir).
-func (c *Cluster) LogFile() string { return c.logPath }
-
 // PID is the process id of the postmaster.
 func (c *Cluster) PID() int { return c.cmd.Process.Pid }
 

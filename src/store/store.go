@@ -46,9 +46,6 @@ func Open(dsn string, opt PoolOptions) (*Store, error) {
 	return &Store{db: db}, nil
 }
 
-// New wraps an existing pool.
-func New(db *sqlx.DB) *Store { return &Store{db: db} }
-
 // DB returns the underlying pool (for migrations and metrics).
 func (s *Store) DB() *sqlx.DB { return s.db }
 
@@ -104,7 +101,6 @@ func (s *Store) WithTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 const (
 	codeUniqueViolation     = "23505"
 	codeForeignKeyViolation = "23503"
-	codeCheckViolation      = "23514"
 )
 
 // uniqueViolation reports whether err is a unique-constraint violation.
