@@ -20,7 +20,9 @@
 // "pgtest" created with useradd, and the temporary directory is given to it.
 //
 // For tests, call Main from TestMain and NewDatabase in each test; see
-// testmain.go.
+// testmain.go. A test that needs a prepared database (migrated, say) calls
+// NewDatabaseFrom: the preparation runs once per test binary on a template
+// database, and each test gets a copy made with CREATE DATABASE ... TEMPLATE.
 package pgtest
 
 import (
