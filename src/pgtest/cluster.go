@@ -57,7 +57,8 @@ type Options struct {
 	ParentDir string
 	// Port is the TCP port on 127.0.0.1. Zero picks a free one.
 	Port int
-	// StartTimeout bounds initdb plus server start-up. Zero means 30 s.
+	// StartTimeout bounds initdb plus server start-up. Zero means three
+	// minutes: initdb alone takes over half a minute on a loaded machine.
 	StartTimeout time.Duration
 }
 
@@ -65,7 +66,7 @@ type Options struct {
 const Superuser = "postgres"
 
 const (
-	defaultStartTimeout = 30 * time.Second
+	defaultStartTimeout = 3 * time.Minute
 	host                = "127.0.0.1"
 	portAttempts        = 5 // a picked free port may be taken before postgres binds it
 )

@@ -32,7 +32,7 @@ func connect(t *testing.T, dsn string) *sql.DB {
 
 func TestStartCreateDatabasesStopLeavesNothing(t *testing.T) {
 	t.Parallel()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*defaultStartTimeout)
 	defer cancel()
 	c, err := Start(ctx, Options{})
 	if err != nil {

@@ -22,9 +22,6 @@ var shared struct {
 	err     error // the start error, reported to every later caller
 }
 
-// sharedStartTimeout bounds the start of the shared cluster.
-const sharedStartTimeout = 3 * time.Minute
-
 // dbCounter keeps database names unique within the test binary.
 var dbCounter atomic.Uint64
 
@@ -91,9 +88,7 @@ func Shared(tb testing.TB) *Cluster {
 		tb.Fatal("pgtest: call pgtest.Main from TestMain to use the shared cluster")
 	}
 	if shared.cluster == nil && shared.err == nil {
-		// Generous: a test binary's tests all fail when it cannot start,
-		// and initdb takes well over half a minute on a loaded machine.
-		shared.cluster, shared.err = Start(context.Background(), Options{StartTimeout: sharedStartTimeout})
+		shared.cluster, shared.err = Start(context.Background(), Options{})
 	}
 	if shared.err != nil {
 		tb.Fatalf("pgtest: %v", shared.err)
