@@ -64,8 +64,7 @@ func TestBulkLinesAnswerAsPostResults(t *testing.T) {
 	nobody := "00000000-0000-4000-8000-000000000000"
 	type line struct {
 		name  string
-		obj   map[string]any // nil: raw is the line
-		raw   string
+		obj   map[string]any
 		query url.Values // the POST /results equivalent
 		body  any
 	}

@@ -47,6 +47,7 @@ func newCatalog(t testing.TB, s *service, c callers) catalog {
 // approvals and deletions of one caller do not change the next one's
 // outcome.
 func TestCatalogAccessByCaller(t *testing.T) {
+	t.Parallel()
 	s := startService(t, nil)
 	c := s.newCallers(t)
 	kinds := []struct{ name, token string }{
@@ -113,6 +114,7 @@ func TestCatalogAccessByCaller(t *testing.T) {
 // TestReviewLifecycle follows API.md §7.1 end to end for a benchmark, a
 // site and a flavor, with the e-mails of §9 checked on a real SMTP server.
 func TestReviewLifecycle(t *testing.T) {
+	t.Parallel()
 	mb := startMailbox(t)
 	s := startService(t, mb.env())
 	c := s.newCallers(t)
@@ -185,6 +187,7 @@ func TestReviewLifecycle(t *testing.T) {
 }
 
 func TestBenchmarkValidation(t *testing.T) {
+	t.Parallel()
 	s := startService(t, nil)
 	c := s.newCallers(t)
 	post := func(body any) *response { return s.post(t, "/benchmarks", c.User, body) }
@@ -240,6 +243,7 @@ func TestBenchmarkValidation(t *testing.T) {
 }
 
 func TestCatalogConflictsAndFilters(t *testing.T) {
+	t.Parallel()
 	s := startService(t, nil)
 	c := s.newCallers(t)
 	cat := newCatalog(t, s, c)
@@ -294,6 +298,7 @@ func TestCatalogConflictsAndFilters(t *testing.T) {
 // TestCatalogDeleteCascades checks the hard-delete cascades of API.md §6.3
 // for benchmarks, sites and flavors, on results of any uploader.
 func TestCatalogDeleteCascades(t *testing.T) {
+	t.Parallel()
 	s := startService(t, nil)
 	c := s.newCallers(t)
 	db := openDB(t, s)

@@ -7,6 +7,7 @@ import (
 
 // TestClaimLifecycle follows API.md §7.2–7.3 end to end, with the e-mails.
 func TestClaimLifecycle(t *testing.T) {
+	t.Parallel()
 	mb := startMailbox(t)
 	s := startService(t, mb.env())
 	c := s.newCallers(t)
@@ -130,6 +131,7 @@ func TestClaimLifecycle(t *testing.T) {
 }
 
 func TestResultTagsDeleteAndUploader(t *testing.T) {
+	t.Parallel()
 	s := startService(t, nil)
 	c := s.newCallers(t)
 	w := newWorld(t, s, c)
@@ -185,6 +187,7 @@ func TestResultTagsDeleteAndUploader(t *testing.T) {
 // TestUserResultsHonourFilters: GET /users/self/results applies the
 // filters of GET /results (upstream dropped them), hidden results included.
 func TestUserResultsHonourFilters(t *testing.T) {
+	t.Parallel()
 	s := startService(t, nil)
 	c := s.newCallers(t)
 	w := newWorld(t, s, c)

@@ -11,6 +11,7 @@ import (
 // TestHTTPContract covers the rules shared by every resource (API.md §1,
 // §3), exercised on tags and users.
 func TestHTTPContract(t *testing.T) {
+	t.Parallel()
 	s := startService(t, map[string]string{"CORS_ORIGINS": "https://perf.example.org"})
 	c := s.newCallers(t)
 	for _, n := range []string{"b-tag", "a-tag", "c-tag"} {
@@ -97,6 +98,7 @@ func TestHTTPContract(t *testing.T) {
 }
 
 func TestQueryValidation(t *testing.T) {
+	t.Parallel()
 	s := startService(t, nil)
 	c := s.newCallers(t)
 	for _, n := range []string{"b-tag", "a-tag", "c-tag"} {
@@ -150,6 +152,7 @@ func TestQueryValidation(t *testing.T) {
 }
 
 func TestPaginationAndSorting(t *testing.T) {
+	t.Parallel()
 	s := startService(t, nil)
 	c := s.newCallers(t)
 	names := []string{"delta", "alpha", "charlie", "bravo", "echo"}

@@ -56,6 +56,7 @@ func checkResponse(t testing.TB, req *http.Request, r *response) {
 // document lacks, and for any documented operation that is neither served
 // nor pending.
 func TestRouterMatchesDocument(t *testing.T) {
+	t.Parallel()
 	documented := map[string]string{} // "METHOD path" -> operationId
 	for _, op := range openapi.Operations() {
 		documented[op.Method+" "+op.Path] = op.OperationID

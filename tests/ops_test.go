@@ -8,13 +8,17 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/eosc-perf/api/src/app"
+	"github.com/eosc-perf/api/src/dev"
 	"github.com/eosc-perf/api/src/oidctest"
+	"github.com/eosc-perf/api/src/pgtest"
 )
 
 // run runs the program in-process with env and returns its exit code and
@@ -30,6 +34,7 @@ func run(t *testing.T, env map[string]string, args ...string) (int, string, stri
 }
 
 func TestProductionServeWithEmptyEnvironmentNamesEveryProblem(t *testing.T) {
+	t.Parallel()
 	code, _, stderr := run(t, map[string]string{}, "serve")
 	if code == 0 {
 		t.Fatal("serve with an empty environment exited 0")
@@ -46,6 +51,7 @@ func TestProductionServeWithEmptyEnvironmentNamesEveryProblem(t *testing.T) {
 }
 
 func TestCommandLine(t *testing.T) {
+	t.Parallel()
 	code, out, _ := run(t, nil, "version")
 	if code != 0 || strings.TrimSpace(out) != app.Version {
 		t.Fatalf("version = %d %q", code, out)
@@ -66,9 +72,16 @@ func TestCommandLine(t *testing.T) {
 	if code != 2 {
 		t.Fatalf("migrate sideways = %d", code)
 	}
+	// The development environment is not in the service binary: `dev`
+	// says where it went.
+	code, _, errOut = run(t, nil, "dev")
+	if code != 2 || !strings.Contains(errOut, "go run ./src/cmd/eosc-perf-api-dev") {
+		t.Fatalf("dev = %d %q, want 2 and a pointer to eosc-perf-api-dev", code, errOut)
+	}
 }
 
 func TestMigrateCommand(t *testing.T) {
+	t.Parallel()
 	s := startService(t, nil) // migrates up at start
 	s.stop(t)
 	code, out, errOut := run(t, s.Env, "migrate", "status")
@@ -84,6 +97,7 @@ func TestMigrateCommand(t *testing.T) {
 }
 
 func TestHealthAndReadiness(t *testing.T) {
+	t.Parallel()
 	s := startService(t, map[string]string{"METRICS_ADDR": "127.0.0.1:0"})
 	s.get(t, "/healthz", "").want(t, 200)
 	s.get(t, "/readyz", "").want(t, 200)
@@ -140,6 +154,7 @@ func TestHealthAndReadiness(t *testing.T) {
 // TestTokenCacheHitMakesNoOutboundCall: a repeated request with the same
 // token is answered without calling the provider again.
 func TestTokenCacheHitMakesNoOutboundCall(t *testing.T) {
+	t.Parallel()
 	s := startService(t, nil)
 	tok := s.register(t, "cached", false)
 	s.get(t, "/users/self", tok).want(t, 200)
@@ -167,6 +182,7 @@ func TestTokenCacheHitMakesNoOutboundCall(t *testing.T) {
 // TestGracefulShutdownFinishesInFlightRequest: on SIGTERM (the context
 // ending) a request being received still completes.
 func TestGracefulShutdownFinishesInFlightRequest(t *testing.T) {
+	t.Parallel()
 	s := startService(t, nil)
 	tok := s.register(t, "slow", false)
 	pr, pw := io.Pipe()
@@ -218,6 +234,7 @@ func TestGracefulShutdownFinishesInFlightRequest(t *testing.T) {
 // TestNoSecretsInLogs: tokens, the database password and the secret key
 // never appear in a log line, also with debug logging.
 func TestNoSecretsInLogs(t *testing.T) {
+	t.Parallel()
 	s := startService(t, map[string]string{"LOG_LEVEL": "debug", "SECRET_KEY": "very-secret-key-123"})
 	c := s.newCallers(t)
 	s.get(t, "/users/self", c.User).want(t, 200)
@@ -239,16 +256,18 @@ func TestNoSecretsInLogs(t *testing.T) {
 	}
 }
 
-// TestDevCommand starts `eosc-perf-api dev`, uses the printed admin token
+// TestDevCommand starts `eosc-perf-api-dev`, uses the printed admin token
 // to create a tag, and checks that Ctrl-C removes what it started.
 func TestDevCommand(t *testing.T) {
+	t.Parallel()
+	pgtest.Shared(t) // started by now, so that it is among the directories before
 	before := tempDirs(t)
 	pr, pw := io.Pipe()
 	ctx, cancel := context.WithCancel(context.Background())
 	exited := make(chan int, 1)
 	var stderr syncBuffer
 	go func() {
-		exited <- app.Run(ctx, []string{"eosc-perf-api", "dev", "--addr", "127.0.0.1:0"},
+		exited <- dev.Run(ctx, []string{"eosc-perf-api-dev", "--addr", "127.0.0.1:0"},
 			func(string) (string, bool) { return "", false }, pw, &stderr)
 		pw.Close()
 	}()
@@ -345,7 +364,8 @@ func TestDevCommand(t *testing.T) {
 }
 
 // tempDirs lists pgtest's temporary cluster directories that belong to
-// this process's runs.
+// this process (their owner file starts with our pid): other test binaries
+// run at the same time.
 func tempDirs(t *testing.T) []string {
 	t.Helper()
 	entries, err := os.ReadDir(os.TempDir())
@@ -354,7 +374,11 @@ func tempDirs(t *testing.T) []string {
 	}
 	var out []string
 	for _, e := range entries {
-		if strings.HasPrefix(e.Name(), "eosc-pgtest-") {
+		if !strings.HasPrefix(e.Name(), "eosc-pgtest-") {
+			continue
+		}
+		owner, err := os.ReadFile(filepath.Join(os.TempDir(), e.Name(), "owner"))
+		if pid, _, _ := strings.Cut(string(owner), " "); err == nil && pid == strconv.Itoa(os.Getpid()) {
 			out = append(out, e.Name())
 		}
 	}

@@ -67,6 +67,7 @@ func sampleResults(t testing.TB) map[string]json.RawMessage {
 const past = "2021-05-21T10:31:00.000+03:00"
 
 func TestResultAccessByCaller(t *testing.T) {
+	t.Parallel()
 	s := startService(t, nil)
 	c := s.newCallers(t)
 	w := newWorld(t, s, c)
@@ -112,6 +113,7 @@ func TestResultAccessByCaller(t *testing.T) {
 }
 
 func TestResultUpload(t *testing.T) {
+	t.Parallel()
 	s := startService(t, nil)
 	c := s.newCallers(t)
 	w := newWorld(t, s, c)
@@ -219,6 +221,7 @@ func resultIDs(t testing.TB, r *response) []string {
 }
 
 func TestResultFiltersSortingAndSearch(t *testing.T) {
+	t.Parallel()
 	s := startService(t, nil)
 	c := s.newCallers(t)
 	w := newWorld(t, s, c)
@@ -336,6 +339,7 @@ func TestResultFiltersSortingAndSearch(t *testing.T) {
 // filtered and searched lists: totals, pages, the end, and sorting by the
 // names of joined rows.
 func TestFilteredPagingAndJoinedSort(t *testing.T) {
+	t.Parallel()
 	s := startService(t, nil)
 	c := s.newCallers(t)
 	w := newWorld(t, s, c)

@@ -10,6 +10,7 @@ import (
 // parses differently from upstream get a 4xx in the API's error format,
 // never a 500 (found in review; API.md §3.1–3.4, §8.3).
 func TestHostileInputIsAClear4xx(t *testing.T) {
+	t.Parallel()
 	s := startService(t, nil)
 	c := s.newCallers(t)
 	w := newWorld(t, s, c)
@@ -69,6 +70,7 @@ func TestHostileInputIsAClear4xx(t *testing.T) {
 // registry, an image name cannot make the service connect into its own
 // network (no connection is even attempted: the addresses are literal).
 func TestImageCheckRefusesNonPublicRegistries(t *testing.T) {
+	t.Parallel()
 	s := startService(t, map[string]string{"BENCHMARK_IMAGE_CHECK": "registry"})
 	c := s.newCallers(t)
 	for _, image := range []string{"127.0.0.1:1/x", "10.0.0.1:5000/x", "169.254.169.254/x"} {

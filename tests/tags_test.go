@@ -8,6 +8,7 @@ import (
 // TestTagAccessByCaller checks every tag operation for every caller kind of
 // API.md §14 (rows 40–45).
 func TestTagAccessByCaller(t *testing.T) {
+	t.Parallel()
 	s := startService(t, nil)
 	c := s.newCallers(t)
 	kinds := []struct {
@@ -43,6 +44,7 @@ func createTag(t testing.TB, s *service, token, name string) string {
 }
 
 func TestTagAuthErrorBodies(t *testing.T) {
+	t.Parallel()
 	s := startService(t, nil)
 	c := s.newCallers(t)
 	s.post(t, "/tags", "", map[string]any{"name": "x"}).want(t, 401).
@@ -69,6 +71,7 @@ func TestTagAuthErrorBodies(t *testing.T) {
 }
 
 func TestTagLifecycle(t *testing.T) {
+	t.Parallel()
 	s := startService(t, nil)
 	c := s.newCallers(t)
 
@@ -117,6 +120,7 @@ func TestTagLifecycle(t *testing.T) {
 }
 
 func TestTagBodyValidation(t *testing.T) {
+	t.Parallel()
 	s := startService(t, nil)
 	c := s.newCallers(t)
 	cases := []struct {
@@ -154,6 +158,7 @@ func TestTagBodyValidation(t *testing.T) {
 		})
 	}
 	t.Run("oversized body is 413", func(t *testing.T) {
+		t.Parallel()
 		s2 := startService(t, map[string]string{"MAX_BODY_BYTES": "64"})
 		c2 := s2.newCallers(t)
 		big := `{"name":"` + string(make([]byte, 0)) + stringsRepeat("a", 200) + `"}`

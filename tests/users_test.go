@@ -14,6 +14,7 @@ import (
 
 // TestUserAccessByCaller checks rows 46–52 of API.md §14.
 func TestUserAccessByCaller(t *testing.T) {
+	t.Parallel()
 	s := startService(t, nil)
 	c := s.newCallers(t)
 	kinds := []struct{ name, token string }{
@@ -43,6 +44,7 @@ func TestUserAccessByCaller(t *testing.T) {
 var upstreamTime = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{6})?$`)
 
 func TestUserRegistration(t *testing.T) {
+	t.Parallel()
 	s := startService(t, nil)
 	tok := s.token(t, "alice", false)
 	before := time.Now().UTC().Add(-time.Second)
@@ -77,6 +79,7 @@ func TestUserRegistration(t *testing.T) {
 }
 
 func TestUserSelfUpdate(t *testing.T) {
+	t.Parallel()
 	s := startService(t, nil)
 	tok := s.register(t, "carol", false)
 	cases := []struct {
@@ -111,13 +114,16 @@ func TestUserSelfUpdate(t *testing.T) {
 }
 
 func TestAdminRule(t *testing.T) {
+	t.Parallel()
 	t.Run("entitled but unregistered is not admin", func(t *testing.T) {
+		t.Parallel()
 		s := startService(t, nil)
 		tok := s.token(t, "entitled", true)
 		s.get(t, "/users/self:try_admin", tok).want(t, 403).
 			wantBody(t, `{"error":"Forbidden","error_description":"User entitled@`+s.OP.Issuer()+` does not meet requirements","error_details":"Evaluation of: is_admin"}`)
 	})
 	t.Run("empty ADMIN_ENTITLEMENTS makes every registered user admin", func(t *testing.T) {
+		t.Parallel()
 		s := startService(t, map[string]string{"ADMIN_ENTITLEMENTS": ""})
 		tok := s.register(t, "plain", false)
 		s.get(t, "/users/self:try_admin", tok).want(t, 204)
@@ -127,6 +133,7 @@ func TestAdminRule(t *testing.T) {
 		}
 	})
 	t.Run("entitlement sent as a single string counts", func(t *testing.T) {
+		t.Parallel()
 		s := startService(t, nil)
 		u := oidctest.User{Sub: "stringy", Email: "s@example.org", Entitlements: []string{adminEntitlement}, EntitlementAsString: true}
 		s.OP.SetUser(u)
@@ -135,6 +142,7 @@ func TestAdminRule(t *testing.T) {
 		s.get(t, "/users/self:try_admin", tok).want(t, 204)
 	})
 	t.Run("entitlement matching is exact", func(t *testing.T) {
+		t.Parallel()
 		s := startService(t, nil)
 		u := oidctest.User{Sub: "prefix", Email: "p@example.org", Entitlements: []string{adminEntitlement + "#aai.egi.eu"}}
 		s.OP.SetUser(u)
@@ -145,6 +153,7 @@ func TestAdminRule(t *testing.T) {
 }
 
 func TestUserListAndSearch(t *testing.T) {
+	t.Parallel()
 	s := startService(t, nil)
 	c := s.newCallers(t)
 	r := s.get(t, "/users", c.Admin).want(t, 200)
@@ -170,6 +179,7 @@ func TestUserListAndSearch(t *testing.T) {
 // and everything uploaded, with the cascades of API.md §6.3, and nothing
 // of other users that does not depend on it.
 func TestUserRemoveCascades(t *testing.T) {
+	t.Parallel()
 	s := startService(t, nil)
 	c := s.newCallers(t)
 	db := sqlx.MustOpen("postgres", s.DSN)

@@ -21,6 +21,8 @@ let
       type = "derivation";
       name = attrs.name or "${attrs.pname}-${attrs.version}";
       outPath = fakeStorePath (attrs.name or attrs.pname);
+      # mkDerivation's overrideAttrs, for a function of the old attributes.
+      overrideAttrs = f: derivationOf (attrs // f attrs);
     };
   simplePackage = name: derivationOf { inherit name; };
 
@@ -87,6 +89,15 @@ in
     inherit (dev) name text;
     runtimeInputs = names dev.runtimeInputs;
     inherit (dev.meta) description mainProgram;
+    # The development program, built from the package with overrideAttrs.
+    program =
+      let
+        p = lib.findFirst (p: p ? subPackages) null dev.runtimeInputs;
+      in
+      {
+        inherit (p) pname subPackages;
+        inherit (p.meta) mainProgram;
+      };
   };
   shell = {
     packages = names shell.packages;

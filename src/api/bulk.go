@@ -24,10 +24,6 @@ import (
 // MaxBulkLines is the most lines one bulk upload may hold.
 const MaxBulkLines = 10_000
 
-// bulkLineMembers are the members of a line: POST /results's query
-// parameters and, as "json", its body.
-var bulkLineMembers = []string{"benchmark_id", "flavor_id", "execution_datetime", "tags_ids", "json"}
-
 type bulkItemJSON struct {
 	Line   int            `json:"line"`
 	Code   int            `json:"code"`

@@ -38,7 +38,7 @@ func listed[S, T any](w http.ResponseWriter, q *query, resource, defSort string,
 	if err := q.err(); err != nil {
 		return err
 	}
-	sort, err := q.sortBy(resource, defSort, resource == "result")
+	sort, err := q.sortBy(resource, defSort, false) // only results sort by JSON paths
 	if err != nil {
 		return err
 	}

@@ -38,9 +38,6 @@ func NewMetrics(extra ...prometheus.Collector) *Metrics {
 	return m
 }
 
-// Registry returns the registry (for extra collectors).
-func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
-
 // Handler serves the metrics in the Prometheus exposition format.
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})

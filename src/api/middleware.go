@@ -183,12 +183,12 @@ func (s *server) cors(next http.Handler) http.Handler {
 	if len(origins) == 0 {
 		return next
 	}
-	any := slices.Contains(origins, "*")
+	anyOrigin := slices.Contains(origins, "*")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		origin := r.Header.Get("Origin")
-		if origin != "" && (any || slices.Contains(origins, origin)) {
+		if origin != "" && (anyOrigin || slices.Contains(origins, origin)) {
 			h := w.Header()
-			if any {
+			if anyOrigin {
 				h.Set("Access-Control-Allow-Origin", "*")
 			} else {
 				h.Set("Access-Control-Allow-Origin", origin)

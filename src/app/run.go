@@ -14,8 +14,6 @@ const usage = `usage: eosc-perf-api [command]
 commands:
   serve                     serve the API (default)
   migrate up|down|status    apply, roll back one, or list the database migrations
-  dev                       local development: throwaway PostgreSQL, sample data,
-                            a development OpenID provider and the API on :5000
   config [--markdown|--json]
                             the effective settings (secrets redacted), or the
                             settings reference
@@ -24,6 +22,8 @@ commands:
                             print the SCRAM-SHA-256 verifier of a password (from
                             FILE or stdin) for PostgreSQL's ALTER ROLE … PASSWORD
   version                   print the version
+
+For local development run eosc-perf-api-dev (go run ./src/cmd/eosc-perf-api-dev).
 `
 
 // errUsage marks a command line that was not understood.
@@ -45,7 +45,9 @@ func Run(ctx context.Context, args []string, lookup LookupEnv, stdout, stderr io
 	case "migrate":
 		err = runMigrate(ctx, rest, lookup, dir, stdout, stderr)
 	case "dev":
-		err = runDev(ctx, rest, lookup, stdout, stderr)
+		// Development tooling (a throwaway PostgreSQL, a provider that
+		// mints tokens) is kept out of the service binary.
+		err = fmt.Errorf("%w: dev is a program of its own: go run ./src/cmd/eosc-perf-api-dev (or nix run)", errUsage)
 	case "config":
 		err = runConfig(rest, lookup, dir, stdout, stderr)
 	case "healthcheck":

@@ -1,10 +1,9 @@
 package auth
 
 import (
-	"container/list"
-	"sync"
 	"time"
 
+	"github.com/eosc-perf/api/src/lru"
 	"github.com/eosc-perf/api/src/perf"
 )
 
@@ -15,66 +14,32 @@ type tokenKey [32]byte
 // identityCache is a bounded LRU of authenticated identities, each valid until
 // its own deadline.
 type identityCache struct {
-	mu    sync.Mutex
-	max   int
-	order *list.List // front = most recently used; values are *cacheEntry
-	items map[tokenKey]*list.Element
+	lru *lru.Cache[tokenKey, cachedIdentity]
 }
 
-type cacheEntry struct {
-	key   tokenKey
+type cachedIdentity struct {
 	id    perf.Identity
 	until time.Time
 }
 
+// newIdentityCache returns a cache of at most max identities; with max < 1
+// it caches nothing.
 func newIdentityCache(max int) *identityCache {
-	return &identityCache{max: max, order: list.New(), items: make(map[tokenKey]*list.Element)}
+	return &identityCache{lru: lru.New[tokenKey, cachedIdentity](max)}
 }
 
 // get returns the identity cached for key if it is still valid at now.
-// Expired entries are dropped on the way.
+// An expired entry is dropped on the way.
 func (c *identityCache) get(key tokenKey, now time.Time) (perf.Identity, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	el, ok := c.items[key]
-	if !ok {
-		return perf.Identity{}, false
-	}
-	e := el.Value.(*cacheEntry)
-	if !now.Before(e.until) {
-		c.order.Remove(el)
-		delete(c.items, key)
-		return perf.Identity{}, false
-	}
-	c.order.MoveToFront(el)
-	return e.id, true
+	e, ok := c.lru.GetIf(key, func(e cachedIdentity) bool { return now.Before(e.until) })
+	return e.id, ok
 }
 
 // put stores id until the deadline, evicting the least recently used entry
 // when the cache is full.
 func (c *identityCache) put(key tokenKey, id perf.Identity, until time.Time) {
-	if c.max <= 0 {
-		return
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if el, ok := c.items[key]; ok {
-		e := el.Value.(*cacheEntry)
-		e.id, e.until = id, until
-		c.order.MoveToFront(el)
-		return
-	}
-	for c.order.Len() >= c.max {
-		oldest := c.order.Back()
-		c.order.Remove(oldest)
-		delete(c.items, oldest.Value.(*cacheEntry).key)
-	}
-	c.items[key] = c.order.PushFront(&cacheEntry{key: key, id: id, until: until})
+	c.lru.Add(key, cachedIdentity{id: id, until: until})
 }
 
 // len reports the number of entries, expired ones included.
-func (c *identityCache) len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.order.Len()
-}
+func (c *identityCache) len() int { return c.lru.Len() }

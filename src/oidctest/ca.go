@@ -27,7 +27,7 @@ type CA struct {
 }
 
 // caLifetime bounds the CA and leaf certificates. A year comfortably outlives
-// any test run or `eosc-perf-api dev` session, and the keys die with the
+// any test run or `eosc-perf-api-dev` session, and the keys die with the
 // process anyway.
 const caLifetime = 365 * 24 * time.Hour
 
@@ -66,9 +66,6 @@ func NewCA() (*CA, error) {
 // CertPEM returns the CA certificate, PEM encoded (for SSL_CERT_FILE-style
 // configuration or curl --cacert).
 func (c *CA) CertPEM() []byte { return append([]byte(nil), c.pem...) }
-
-// Certificate returns the CA certificate.
-func (c *CA) Certificate() *x509.Certificate { return c.cert }
 
 // CertPool returns a new pool that holds only this CA.
 func (c *CA) CertPool() *x509.CertPool {

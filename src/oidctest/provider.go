@@ -1,5 +1,5 @@
 // Package oidctest runs an in-process OpenID provider over HTTPS on the
-// loopback interface, for tests and for `eosc-perf-api dev`.
+// loopback interface, for tests and for `eosc-perf-api-dev`.
 //
 // A Provider serves what a bearer-token API needs from a real provider:
 // discovery (/.well-known/openid-configuration), the JSON Web Key Set and the
@@ -23,7 +23,6 @@ package oidctest
 
 import (
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -194,9 +193,6 @@ func (p *Provider) CA() *CA { return p.ca }
 
 // CertPEM is the PEM encoded CA certificate the client side must trust.
 func (p *Provider) CertPEM() []byte { return p.ca.CertPEM() }
-
-// CertPool returns a pool holding only the provider's CA.
-func (p *Provider) CertPool() *x509.CertPool { return p.ca.CertPool() }
 
 // Client returns an HTTP client that trusts the provider's CA (and nothing
 // else).

@@ -188,16 +188,6 @@ func (p *Provider) Mint(u User, o TokenOptions) (string, error) {
 	return token, nil
 }
 
-// MustMint is Mint for callers that cannot handle an error (signing only fails
-// on a broken key); it panics instead.
-func (p *Provider) MustMint(u User, o TokenOptions) string {
-	t, err := p.Mint(u, o)
-	if err != nil {
-		panic(err)
-	}
-	return t
-}
-
 // Revoke makes the userinfo endpoint reject token from now on.
 func (p *Provider) Revoke(token string) {
 	p.mu.Lock()

@@ -1,5 +1,5 @@
 // Package pgtest runs a throwaway PostgreSQL cluster in a temporary
-// directory, for tests and for `eosc-perf-api dev`.
+// directory, for tests and for `eosc-perf-api-dev`.
 //
 // Start runs initdb and then the postgres server as a child process (not
 // through pg_ctl, which would detach it): the server lives in its own process
@@ -20,7 +20,9 @@
 // "pgtest" created with useradd, and the temporary directory is given to it.
 //
 // For tests, call Main from TestMain and NewDatabase in each test; see
-// testmain.go.
+// testmain.go. A test that needs a prepared database (migrated, say) calls
+// NewDatabaseFrom: the preparation runs once per test binary on a template
+// database, and each test gets a copy made with CREATE DATABASE ... TEMPLATE.
 package pgtest
 
 import (
@@ -55,7 +57,8 @@ type Options struct {
 	ParentDir string
 	// Port is the TCP port on 127.0.0.1. Zero picks a free one.
 	Port int
-	// StartTimeout bounds initdb plus server start-up. Zero means 30 s.
+	// StartTimeout bounds initdb plus server start-up. Zero means three
+	// minutes: initdb alone takes over half a minute on a loaded machine.
 	StartTimeout time.Duration
 }
 
@@ -63,7 +66,7 @@ type Options struct {
 const Superuser = "postgres"
 
 const (
-	defaultStartTimeout = 30 * time.Second
+	defaultStartTimeout = 3 * time.Minute
 	host                = "127.0.0.1"
 	portAttempts        = 5 // a picked free port may be taken before postgres binds it
 )
@@ -295,9 +298,6 @@ func (c *Cluster) Port() int { return c.port }
 
 // Dir is the cluster's temporary directory (removed by Stop).
 func (c *Cluster) Dir() string { return c.dir }
-
-// LogFile is the path of the server's log file (inside Dir).
-func (c *Cluster) LogFile() string { return c.logPath }
 
 // PID is the process id of the postmaster.
 func (c *Cluster) PID() int { return c.cmd.Process.Pid }

@@ -5,7 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"os"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -29,7 +31,8 @@ func connect(t *testing.T, dsn string) *sql.DB {
 }
 
 func TestStartCreateDatabasesStopLeavesNothing(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*defaultStartTimeout)
 	defer cancel()
 	c, err := Start(ctx, Options{})
 	if err != nil {
@@ -117,6 +120,7 @@ func TestStartCreateDatabasesStopLeavesNothing(t *testing.T) {
 }
 
 func TestCreateDatabaseRejectsBadNames(t *testing.T) {
+	t.Parallel()
 	c := Shared(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -141,6 +145,7 @@ func TestCreateDatabaseRejectsBadNames(t *testing.T) {
 }
 
 func TestNewDatabaseIsFreshAndDroppedAfterTheTest(t *testing.T) {
+	t.Parallel()
 	c := Shared(t)
 	var names []string
 	for _, sub := range []string{"first", "second"} {
@@ -177,6 +182,7 @@ func TestNewDatabaseIsFreshAndDroppedAfterTheTest(t *testing.T) {
 }
 
 func TestDatabaseNameIsValidForAnyTestName(t *testing.T) {
+	t.Parallel()
 	tests := []string{
 		"TestX",
 		"TestX/sub_test_with_spaces_and_UPPER",
@@ -197,6 +203,7 @@ func TestDatabaseNameIsValidForAnyTestName(t *testing.T) {
 }
 
 func TestFindBinaries(t *testing.T) {
+	t.Parallel()
 	if _, err := findBinaries(""); err != nil {
 		t.Errorf("default search: %v, want the installed PostgreSQL", err)
 	}
@@ -224,6 +231,7 @@ func searchableTempDir(t *testing.T) string {
 }
 
 func TestStartFailureReportsTheCauseAndLeavesNothing(t *testing.T) {
+	t.Parallel()
 	failing := "#!/bin/sh\necho boom-from-$0 >&2\nexit 1\n"
 	initdb, err := findBinaries("")
 	if err != nil {
@@ -270,6 +278,7 @@ func TestStartFailureReportsTheCauseAndLeavesNothing(t *testing.T) {
 
 // The owner check must never remove the directory of a live cluster.
 func TestSweepKeepsLiveAndUnmarkedDirectories(t *testing.T) {
+	t.Parallel()
 	c := Shared(t)
 	if stale(c.Dir()) {
 		t.Error("the running shared cluster's directory is considered stale")
@@ -285,5 +294,88 @@ func TestSweepKeepsLiveAndUnmarkedDirectories(t *testing.T) {
 	}
 	if !stale(dead) {
 		t.Error("a directory whose owner is gone is not considered stale")
+	}
+}
+
+func TestNewDatabaseFromCopiesThePreparedTemplateOnce(t *testing.T) {
+	t.Parallel()
+	c := Shared(t)
+	var prepared atomic.Int32
+	prepare := func(ctx context.Context, dsn string) error {
+		prepared.Add(1)
+		db, err := sql.Open("postgres", dsn)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		_, err = db.ExecContext(ctx, `CREATE TABLE t (x int); INSERT INTO t VALUES (42)`)
+		return err
+	}
+	type copyOf struct{ name, tableOwner, dbOwner string }
+	copies := make([]copyOf, 4)
+	t.Run("copies", func(t *testing.T) {
+		for i := range copies {
+			t.Run(strconv.Itoa(i), func(t *testing.T) {
+				t.Parallel()
+				db := connect(t, NewDatabaseFrom(t, "pgtest_tmpl_test", prepare))
+				var x int
+				cp := &copies[i]
+				err := db.QueryRow(`SELECT x, current_database(), tableowner, pg_get_userbyid(d.datdba)
+					FROM t, pg_tables, pg_database d
+					WHERE tablename = 't' AND d.datname = current_database()`).Scan(&x, &cp.name, &cp.tableOwner, &cp.dbOwner)
+				if err != nil || x != 42 {
+					t.Fatalf("copy holds %d (%v), want the template's row 42", x, err)
+				}
+				if cp.tableOwner != cp.name || cp.dbOwner != cp.name {
+					t.Errorf("table owned by %s, database by %s, want the copy's own role %s", cp.tableOwner, cp.dbOwner, cp.name)
+				}
+				// The owner may change what it owns, in its copy only.
+				if _, err := db.Exec(`DROP TABLE t`); err != nil {
+					t.Errorf("the copy's owner cannot drop the copied table: %v", err)
+				}
+			})
+		}
+	})
+	if n := prepared.Load(); n != 1 {
+		t.Errorf("prepare ran %d times, want once", n)
+	}
+	names := map[string]bool{}
+	for _, cp := range copies {
+		names[cp.name] = true
+	}
+	if len(names) != len(copies) {
+		t.Errorf("copies %v, want %d distinct databases", copies, len(copies))
+	}
+	// The template is intact (the copies dropped their table) and closed.
+	var isTemplate, allowConn bool
+	var owner string
+	err := c.super.QueryRow(`SELECT datistemplate, datallowconn, pg_get_userbyid(datdba) FROM pg_database WHERE datname = 'pgtest_tmpl_test'`).Scan(&isTemplate, &allowConn, &owner)
+	if err != nil || !isTemplate || allowConn || owner != Superuser {
+		t.Errorf("template: is_template %v, allow_connections %v, owner %s (%v); want a closed template of %s", isTemplate, allowConn, owner, err, Superuser)
+	}
+	dsn, err := c.CreateDatabaseFrom(context.Background(), "pgtest_tmpl_check", "pgtest_tmpl_test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.DropDatabase(context.Background(), "pgtest_tmpl_check")
+	var x int
+	if err := connect(t, dsn).QueryRow(`SELECT x FROM t`).Scan(&x); err != nil || x != 42 {
+		t.Errorf("a later copy holds %d (%v), want the template unchanged", x, err)
+	}
+}
+
+func TestCreateTemplateFailureLeavesNothing(t *testing.T) {
+	t.Parallel()
+	c := Shared(t)
+	ctx := context.Background()
+	boom := errors.New("boom")
+	err := c.CreateTemplate(ctx, "pgtest_tmpl_fail", func(context.Context, string) error { return boom })
+	if !errors.Is(err, boom) {
+		t.Fatalf("CreateTemplate = %v, want the error of prepare", err)
+	}
+	var n int
+	if err := c.super.QueryRow(`SELECT (SELECT count(*) FROM pg_database WHERE datname = 'pgtest_tmpl_fail')
+		+ (SELECT count(*) FROM pg_roles WHERE rolname = 'pgtest_tmpl_fail')`).Scan(&n); err != nil || n != 0 {
+		t.Errorf("%d databases or roles left (%v), want none", n, err)
 	}
 }

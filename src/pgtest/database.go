@@ -2,6 +2,7 @@ package pgtest
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"regexp"
 
@@ -56,4 +57,79 @@ func (c *Cluster) DropDatabase(ctx context.Context, name string) error {
 		}
 	}
 	return nil
+}
+
+// CreateTemplate creates the database name as CreateDatabase does, runs
+// prepare on it (with a lib/pq URL for its owner role: migrations, say), and
+// turns it into a template for CreateDatabaseFrom: owned by the superuser
+// (its objects stay with the role name), marked as a template and closed to
+// connections, so that nothing can change it or keep CREATE DATABASE from
+// copying it. On error the database and role are dropped again.
+func (c *Cluster) CreateTemplate(ctx context.Context, name string, prepare func(ctx context.Context, dsn string) error) (err error) {
+	dsn, err := c.CreateDatabase(ctx, name)
+	if err != nil {
+		return err
+	}
+	ident := pq.QuoteIdentifier(name)
+	defer func() {
+		if err != nil {
+			ctx := context.WithoutCancel(ctx)
+			_, _ = c.super.ExecContext(ctx, "ALTER DATABASE "+ident+" WITH IS_TEMPLATE false")
+			_ = c.DropDatabase(ctx, name)
+		}
+	}()
+	if err := prepare(ctx, dsn); err != nil {
+		return fmt.Errorf("pgtest: prepare template %s: %w", name, err)
+	}
+	for _, stmt := range []string{
+		"ALTER DATABASE " + ident + " WITH IS_TEMPLATE true ALLOW_CONNECTIONS false",
+		// Sessions prepare left open (a pool not yet closed) would make
+		// CREATE DATABASE ... TEMPLATE fail.
+		"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = " + pq.QuoteLiteral(name),
+		"ALTER DATABASE " + ident + " OWNER TO " + pq.QuoteIdentifier(Superuser),
+	} {
+		if _, err := c.super.ExecContext(ctx, stmt); err != nil {
+			return fmt.Errorf("pgtest: create template %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// CreateDatabaseFrom is CreateDatabase for a copy of a template made by
+// CreateTemplate: the database name starts with the template's content
+// (CREATE DATABASE ... TEMPLATE, a file copy, much faster than preparing it
+// again), and its new role owns every object in it, as if it had prepared
+// the database itself.
+func (c *Cluster) CreateDatabaseFrom(ctx context.Context, name, template string) (dsn string, err error) {
+	if !validName.MatchString(name) {
+		return "", fmt.Errorf("pgtest: invalid database name %q (want %s)", name, validName)
+	}
+	if !validName.MatchString(template) {
+		return "", fmt.Errorf("pgtest: invalid template name %q", template)
+	}
+	password := randomHex(16)
+	ident := pq.QuoteIdentifier(name)
+	if _, err := c.super.ExecContext(ctx, "CREATE ROLE "+ident+" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD "+pq.QuoteLiteral(password)); err != nil {
+		return "", fmt.Errorf("pgtest: create database %s: %w", name, err)
+	}
+	defer func() {
+		if err != nil {
+			_ = c.DropDatabase(context.WithoutCancel(ctx), name)
+		}
+	}()
+	if _, err := c.super.ExecContext(ctx, "CREATE DATABASE "+ident+" TEMPLATE "+pq.QuoteIdentifier(template)+" OWNER "+ident); err != nil {
+		return "", fmt.Errorf("pgtest: create database %s from %s: %w", name, template, err)
+	}
+	// The copied objects belong to the template's role; REASSIGN OWNED
+	// works in the current database (and on shared objects, of which the
+	// template's role owns none), so it runs as the superuser in the copy.
+	db, err := sql.Open("postgres", c.dsn(Superuser, c.password, name))
+	if err != nil {
+		return "", fmt.Errorf("pgtest: %w", err)
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(ctx, "REASSIGN OWNED BY "+pq.QuoteIdentifier(template)+" TO "+ident); err != nil {
+		return "", fmt.Errorf("pgtest: create database %s from %s: %w", name, template, err)
+	}
+	return c.dsn(name, password, name), nil
 }

@@ -76,13 +76,6 @@ func Psql(tb testing.TB, dsn, script string) {
 	Client(tb, "psql", dsn, "-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction", "-f", f.Name())
 }
 
-// SchemaDump returns pg_dump --schema-only --no-owner --no-privileges of
-// the database of dsn.
-func SchemaDump(tb testing.TB, dsn string) string {
-	tb.Helper()
-	return stripRestrict(Client(tb, "pg_dump", dsn, "--schema-only", "--no-owner", "--no-privileges"))
-}
-
 // Dump returns a full plain dump (schema and data, rows as INSERTs in a
 // stable order) of the database of dsn, for comparing a database before
 // and after something that must not change it.

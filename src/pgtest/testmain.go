@@ -88,10 +88,7 @@ func Shared(tb testing.TB) *Cluster {
 		tb.Fatal("pgtest: call pgtest.Main from TestMain to use the shared cluster")
 	}
 	if shared.cluster == nil && shared.err == nil {
-		// A bit more than Start's own timeout, which applies inside.
-		ctx, cancel := context.WithTimeout(context.Background(), 2*defaultStartTimeout)
-		shared.cluster, shared.err = Start(ctx, Options{})
-		cancel()
+		shared.cluster, shared.err = Start(context.Background(), Options{})
 	}
 	if shared.err != nil {
 		tb.Fatalf("pgtest: %v", shared.err)
@@ -112,6 +109,12 @@ func NewDatabase(tb testing.TB) string {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	dropAtCleanup(tb, c, name)
+	return dsn
+}
+
+// dropAtCleanup drops the database name and its role when the test ends.
+func dropAtCleanup(tb testing.TB, c *Cluster, name string) {
 	tb.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
@@ -119,6 +122,56 @@ func NewDatabase(tb testing.TB) string {
 			tb.Error(err)
 		}
 	})
+}
+
+// templates are the template databases of the shared cluster by name, each
+// made once per test binary by the first NewDatabaseFrom that names it.
+var templates struct {
+	mu    sync.Mutex
+	byKey map[string]*templateState
+}
+
+type templateState struct {
+	once sync.Once
+	err  error
+}
+
+// NewDatabaseFrom is NewDatabase for a database that starts as a copy of
+// the template database named template: the first call with that name
+// creates the template on the shared cluster and runs prepare on it (the
+// migrations, say) — once per test binary, however many tests ask at the
+// same time — and every call then copies it (CREATE DATABASE ... TEMPLATE)
+// into a database of the test's own, owned by a role of its own that owns
+// every object in it. If prepare fails, every call fails with its error.
+func NewDatabaseFrom(tb testing.TB, template string, prepare func(ctx context.Context, dsn string) error) string {
+	tb.Helper()
+	c := Shared(tb)
+	templates.mu.Lock()
+	if templates.byKey == nil {
+		templates.byKey = map[string]*templateState{}
+	}
+	tp := templates.byKey[template]
+	if tp == nil {
+		tp = &templateState{}
+		templates.byKey[template] = tp
+	}
+	templates.mu.Unlock()
+	tp.once.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		tp.err = c.CreateTemplate(ctx, template, prepare)
+	})
+	if tp.err != nil {
+		tb.Fatal(tp.err)
+	}
+	name := databaseName(tb.Name(), dbCounter.Add(1))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	dsn, err := c.CreateDatabaseFrom(ctx, name, template)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	dropAtCleanup(tb, c, name)
 	return dsn
 }
 

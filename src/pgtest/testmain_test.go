@@ -21,18 +21,42 @@ import (
 const helperEnv = "PGTEST_SIGNAL_HELPER"
 
 // TestHelperHoldsSharedCluster is not a test of its own: as a child process
-// it starts the shared cluster, reports it and waits to be signalled.
+// it starts the shared cluster, reports it and waits to be signalled. It
+// polls for its parent rather than sleeping a fixed time, so that a slow
+// machine cannot make it give up before the signal comes, and an orphaned
+// helper (the parent test binary died) does not linger; its -test.timeout
+// bounds it in any case.
 func TestHelperHoldsSharedCluster(t *testing.T) {
 	if os.Getenv(helperEnv) == "" {
 		return
 	}
+	parent := os.Getppid()
 	c := Shared(t)
 	fmt.Printf("PGTEST-READY %d %s\n", c.PID(), c.Dir())
-	time.Sleep(time.Minute) // bounded: the parent signals long before
-	t.Error("helper was not signalled")
+	for os.Getppid() == parent {
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Error("helper was not signalled: its parent is gone")
+}
+
+// testContext is a context that ends a little before the test's deadline
+// (go test -timeout), or after ten minutes without one.
+func testContext(t *testing.T) context.Context {
+	deadline, ok := t.Deadline()
+	if !ok {
+		deadline = time.Now().Add(10 * time.Minute)
+	}
+	ctx, cancel := context.WithDeadline(context.Background(), deadline.Add(-5*time.Second))
+	t.Cleanup(cancel)
+	return ctx
 }
 
 func TestSignalToTestBinary(t *testing.T) {
+	t.Parallel()
+	// Become the orphaned postmasters' new parent so that they can be
+	// reaped below: PID 1 of some containers never reaps. The subtests run
+	// in parallel; the setting is undone when all of them are done.
+	setSubreaper(t)
 	tests := []struct {
 		name       string
 		sig        syscall.Signal
@@ -44,13 +68,12 @@ func TestSignalToTestBinary(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			// Become the orphaned postmaster's new parent so that it can be
-			// reaped below: PID 1 of some containers never reaps.
-			setSubreaper(t)
-			ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-			defer cancel()
-			cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestHelperHoldsSharedCluster$", "-test.count=1")
-			cmd.Env = append(os.Environ(), helperEnv+"=1")
+			t.Parallel()
+			ctx := testContext(t)
+			cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestHelperHoldsSharedCluster$", "-test.count=1", "-test.timeout=10m")
+			// A parent directory of its own: the Start of a parallel test
+			// sweeps stale directories, such as the one SIGKILL leaves.
+			cmd.Env = append(os.Environ(), helperEnv+"=1", "TMPDIR="+searchableTempDir(t))
 			cmd.Stderr = os.Stderr
 			// exec copies the child's output into pw until the child exits;
 			// the reader below reports the READY line and drains the rest.
@@ -75,12 +98,12 @@ func TestSignalToTestBinary(t *testing.T) {
 			case r := <-ready:
 				pid, _ = strconv.Atoi(r[0])
 				dir = r[1]
-			case <-time.After(60 * time.Second):
+			case <-ctx.Done():
 			}
 			if pid == 0 {
 				cmd.Process.Kill()
 				cmd.Wait()
-				t.Fatal("helper did not report its cluster")
+				t.Fatal("helper did not report its cluster before the test's deadline")
 			}
 
 			if err := cmd.Process.Signal(tt.sig); err != nil {
@@ -92,8 +115,9 @@ func TestSignalToTestBinary(t *testing.T) {
 				t.Fatalf("helper exit: %v, want a non-zero exit", err)
 			}
 
-			deadline := time.Now().Add(15 * time.Second)
-			for processExists(pid) && time.Now().Before(deadline) {
+			// Stop escalates to SIGKILL within half a minute; a loaded
+			// machine gets more.
+			for deadline := time.Now().Add(2 * time.Minute); processExists(pid) && time.Now().Before(deadline) && ctx.Err() == nil; {
 				time.Sleep(20 * time.Millisecond)
 			}
 			if processExists(pid) || groupAlive(pid) {

@@ -53,18 +53,6 @@ var manifestTypes = []string{
 	"application/vnd.docker.distribution.manifest.v1+prettyjws",
 }
 
-// ImageChecker verifies that a container image exists.
-type ImageChecker interface {
-	// Check returns nil when image:tag exists, else an Invalid *perf.Error.
-	Check(ctx context.Context, image, tag string) error
-}
-
-// Off is the checker of BENCHMARK_IMAGE_CHECK=off: every image is accepted.
-type Off struct{}
-
-// Check always succeeds.
-func (Off) Check(context.Context, string, string) error { return nil }
-
 // Options configure a Checker.
 type Options struct {
 	// HTTPClient sends the requests (nil: a client with a clone of
@@ -93,9 +81,6 @@ type Checker struct {
 	// false).
 	denyPrivate bool
 }
-
-var _ ImageChecker = (*Checker)(nil)
-var _ ImageChecker = Off{}
 
 // New returns a Checker with the defaults applied.
 func New(opt Options) *Checker {

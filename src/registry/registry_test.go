@@ -224,13 +224,6 @@ func TestRedirectToPlainHTTPIsRefused(t *testing.T) {
 	wantReason(t, err, "Error: redirect to a non-https URL")
 }
 
-func TestOffAcceptsEveryImage(t *testing.T) {
-	var c ImageChecker = Off{}
-	if err := c.Check(context.Background(), "../../nothing", " "); err != nil {
-		t.Fatalf("Off.Check = %v, want nil", err)
-	}
-}
-
 func TestNewAppliesDefaults(t *testing.T) {
 	c := New(Options{})
 	if c.timeout != DefaultTimeout || c.hub != DefaultDockerHubRegistry || c.client == nil {

@@ -1,6 +1,6 @@
 // Package samples holds the real c-ray benchmark results of the upstream
 // project and the JSON Schema they satisfy, embedded in the binary: the
-// development seed (`eosc-perf-api dev`), the load benchmark and the tests
+// development seed (`eosc-perf-api-dev`), the load benchmark and the tests
 // use them. See data/README.md for their origin and licence.
 package samples
 

@@ -98,8 +98,14 @@ func TestCacheIsBoundedLeastRecentlyUsedFirst(t *testing.T) {
 }
 
 func TestCacheDefaultSize(t *testing.T) {
-	if c := NewCache(0); c.max != DefaultCacheSize {
-		t.Fatalf("NewCache(0) holds %d, want %d", c.max, DefaultCacheSize)
+	c := NewCache(0)
+	for range DefaultCacheSize + 1 {
+		if _, err := c.Get(uuid.New(), json.RawMessage(`{"type":"object"}`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if c.Len() != DefaultCacheSize {
+		t.Fatalf("NewCache(0) holds %d, want %d", c.Len(), DefaultCacheSize)
 	}
 }
 

@@ -10,7 +10,6 @@ import (
 	"github.com/eosc-perf/api/src/pgtest/upstream123"
 	"github.com/eosc-perf/api/src/store"
 	"github.com/google/uuid"
-	"github.com/jmoiron/sqlx"
 )
 
 // Rejections of different claims of one result, all at once, each answer
@@ -19,9 +18,14 @@ import (
 // fixture, so one of the claims of the first result is one 1.2.3 filed.
 func TestConcurrentRejectionsOfOneResult(t *testing.T) {
 	t.Parallel()
-	db := freshPool(t, upstreamDSN(t, upstream123.InsertsFile))
+	dsn := upstreamDSN(t, upstream123.InsertsFile)
+	db := freshPool(t, dsn)
 	migrate(t, db, store.MigrateUp)
-	st := store.New(sqlx.NewDb(db, "postgres"))
+	st, err := store.Open(dsn, store.PoolOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
 	ctx := testContext(t)
 	m := upstream123.Load()
 	claimants := []perf.User{}

@@ -15,10 +15,11 @@ import (
 	"github.com/eosc-perf/api/src/perf"
 	"github.com/eosc-perf/api/src/pgtest"
 	"github.com/lib/pq"
+	"github.com/lib/pq/pqerror"
 )
 
 func TestMapErrorClassifies(t *testing.T) {
-	pqErr := func(code string) error { return &pq.Error{Code: pq.ErrorCode(code), Message: "m"} }
+	pqErr := func(code string) error { return &pq.Error{Code: pqerror.Code(code), Message: "m"} }
 	cases := []struct {
 		name string
 		err  error

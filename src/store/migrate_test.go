@@ -87,6 +87,7 @@ func ourObjects(t *testing.T, db *sql.DB) int {
 var appliedLine = regexp.MustCompile(`(?m)^1 +applied +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d +00001_initial\.sql$`)
 
 func TestMigrateUpDownUpOnEmptyDatabase(t *testing.T) {
+	t.Parallel()
 	db := freshDB(t)
 	if schemaCurrent(t, db) {
 		t.Fatal("SchemaCurrent on an empty database = true, want false")
@@ -132,6 +133,7 @@ func TestMigrateUpDownUpOnEmptyDatabase(t *testing.T) {
 }
 
 func TestMigrateRejects(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name      string
 		direction string
@@ -153,6 +155,7 @@ func TestMigrateRejects(t *testing.T) {
 
 // Replicas that start together migrate the same database at once.
 func TestConcurrentMigrateUpAppliesOnce(t *testing.T) {
+	t.Parallel()
 	dsn := pgtest.NewDatabase(t)
 	const replicas = 3
 	errs := make([]error, replicas)
@@ -200,6 +203,7 @@ func freshPool(t *testing.T, dsn string) *sql.DB {
 // The migration must work for the database owner of a production setup,
 // who is not superuser: it creates pg_trgm itself (a trusted extension).
 func TestMigrateRunsAsPlainOwner(t *testing.T) {
+	t.Parallel()
 	db := freshDB(t)
 	migrate(t, db, store.MigrateUp)
 	var super bool
@@ -221,6 +225,7 @@ func TestMigrateRunsAsPlainOwner(t *testing.T) {
 // An extension the administrator installed beforehand is used, also by an
 // owner without CREATE on the database, and left in place by down.
 func TestMigrateKeepsExtensionInstalledByAdministrator(t *testing.T) {
+	t.Parallel()
 	dsn := pgtest.NewDatabase(t)
 	u, err := url.Parse(pgtest.Shared(t).SuperDSN())
 	if err != nil {
@@ -257,6 +262,7 @@ func TestMigrateKeepsExtensionInstalledByAdministrator(t *testing.T) {
 // the Flask service can be adopted; claim.result_id and
 // result.deleted_by_admin are the additions.
 func TestSchemaHasUpstreamTablesAndColumns(t *testing.T) {
+	t.Parallel()
 	db := freshDB(t)
 	migrate(t, db, store.MigrateUp)
 
@@ -338,6 +344,7 @@ func TestSchemaHasUpstreamTablesAndColumns(t *testing.T) {
 }
 
 func TestSchemaIndexesServeTheQueries(t *testing.T) {
+	t.Parallel()
 	db := freshDB(t)
 	migrate(t, db, store.MigrateUp)
 	tests := []struct {

@@ -53,7 +53,7 @@ func (s *Store) ExportResults(ctx context.Context, f perf.ResultFilter, sort []p
 	}
 	if total > maxRows {
 		return &perf.Error{Kind: perf.Invalid, Err: ErrExportTooLarge,
-			Msg:   fmt.Sprintf("The export holds %d results, more than EXPORT_MAX_ROWS (%d): narrow the filters", total, maxRows),
+			Msg:    fmt.Sprintf("The export holds %d results, more than EXPORT_MAX_ROWS (%d): narrow the filters", total, maxRows),
 			Detail: perf.Figures{"total": total, "max_rows": maxRows}}
 	}
 	order, err := orderBy(w, sort, resultSort, "r.id")

@@ -76,16 +76,22 @@ var filterDocs = map[string]string{
 // the documents' names.
 func filterDB(tb testing.TB, docs map[string]string) *sql.DB {
 	tb.Helper()
-	db, err := sql.Open("postgres", pgtest.NewDatabase(tb))
+	// A copy of a database migrated once per test binary.
+	dsn := pgtest.NewDatabaseFrom(tb, "migrated", func(ctx context.Context, dsn string) error {
+		db, err := sql.Open("postgres", dsn)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		return Migrate(ctx, db, MigrateUp, nil)
+	})
+	db, err := sql.Open("postgres", dsn)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { db.Close() })
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if err := Migrate(ctx, db, MigrateUp, nil); err != nil {
-		tb.Fatal(err)
-	}
 	setup := []string{
 		`INSERT INTO "user" (sub, iss, email, registration_datetime) VALUES ('s', 'i', 'e@x', now())`,
 		`INSERT INTO benchmark (id, uploader_sub, uploader_iss, upload_datetime, status, docker_image, docker_tag, json_schema, url)
@@ -163,6 +169,7 @@ func names(s string) []string {
 }
 
 func TestJSONFilterMatches(t *testing.T) {
+	t.Parallel()
 	db := filterDB(t, filterDocs)
 	allNumbers := "int11 float11 num5 str5 strspace5 strvt5 one zero big tiny strexp strinf strneginf"
 	allBools := "true false stryes strT strTrue stroff"
@@ -232,6 +239,7 @@ func TestJSONFilterMatches(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			if got, want := matching(t, db, tc.filters...), names(tc.want); !slices.Equal(got, want) {
 				t.Errorf("filters %q: got %v, want %v", tc.filters, got, want)
 			}
@@ -240,6 +248,7 @@ func TestJSONFilterMatches(t *testing.T) {
 }
 
 func TestJSONFilterStringWithQuotesAndMarkupMatches(t *testing.T) {
+	t.Parallel()
 	db := filterDB(t, map[string]string{"q": `{"q": "it's\"quoted\"<&>", "r": {"it's": {"\"k\"": "<&>"}}}`, "other": `{"q": "x"}`})
 	for _, f := range []string{`q == it's"quoted"<&>`, `r.it's."k" == <&>`} {
 		if got := matching(t, db, f); !slices.Equal(got, []string{"q"}) {
@@ -249,6 +258,7 @@ func TestJSONFilterStringWithQuotesAndMarkupMatches(t *testing.T) {
 }
 
 func TestJSONFilterUnrepresentableTextMatchesNothing(t *testing.T) {
+	t.Parallel()
 	db := filterDB(t, filterDocs)
 	for _, f := range []perf.JSONFilter{
 		{Path: []string{"v\x00"}, Op: "==", Raw: "5", Kind: perf.FilterNumber, Num: 5},
@@ -267,6 +277,7 @@ func TestJSONFilterUnrepresentableTextMatchesNothing(t *testing.T) {
 }
 
 func TestJSONFilterStringEqualityUsesContainmentOnlyWhenExact(t *testing.T) {
+	t.Parallel()
 	str := func(op, raw string, path ...string) perf.JSONFilter {
 		return perf.JSONFilter{Path: path, Op: op, Raw: raw, Kind: perf.FilterString}
 	}
@@ -298,6 +309,7 @@ func TestJSONFilterStringEqualityUsesContainmentOnlyWhenExact(t *testing.T) {
 }
 
 func TestJSONOrderSortsByJSONBOrdering(t *testing.T) {
+	t.Parallel()
 	db := filterDB(t, map[string]string{
 		"null": `{"o": null}`, "strA": `{"o": "a"}`, "strB": `{"o": "b"}`, "num2": `{"o": 2}`,
 		"num10": `{"o": 10}`, "false": `{"o": false}`, "true": `{"o": true}`, "arr": `{"o": [1]}`,
@@ -322,6 +334,7 @@ func TestJSONOrderSortsByJSONBOrdering(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			var w where
 			order, err := orderBy(&w, tc.keys, map[string]string{"name": "n.name"}, "n.name")
 			if err != nil {
@@ -339,6 +352,7 @@ func TestJSONOrderSortsByJSONBOrdering(t *testing.T) {
 }
 
 func TestResultOrderByRefusesUnknownColumns(t *testing.T) {
+	t.Parallel()
 	var w where
 	if _, err := orderBy(&w, []perf.SortKey{{Field: "nope"}}, map[string]string{"id": "r.id"}); err == nil {
 		t.Fatal("unknown sort field accepted")
@@ -354,6 +368,7 @@ func TestResultOrderByRefusesUnknownColumns(t *testing.T) {
 // way; overflow is ±Inf) and compared as floats. The values sit on and
 // next to the rounding boundaries.
 func TestNumberFilterAgreesWithPythonFloats(t *testing.T) {
+	t.Parallel()
 	one := math.Nextafter(1, 2)
 	values := []string{
 		"0", "-0", "1", "-1", "0.1", "0.3", "0.30000000000000004", "1e400", "-1e400", "1e-400",

@@ -56,9 +56,6 @@ func Open(dsn string, opt PoolOptions) (*Store, error) {
 	return &Store{db: db, dsn: dsn, maxPageBytes: opt.MaxPageBytes}, nil
 }
 
-// New wraps an existing pool.
-func New(db *sqlx.DB) *Store { return &Store{db: db} }
-
 // DB returns the underlying pool (for migrations and metrics).
 func (s *Store) DB() *sqlx.DB { return s.db }
 

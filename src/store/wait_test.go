@@ -56,7 +56,7 @@ func startingServer(t *testing.T) (dsn string, attempts *atomic.Int64) {
 	return fmt.Sprintf("postgres://u:p@%s/db?sslmode=disable", ln.Addr()), attempts
 }
 
-func waitReady(t *testing.T, dsn string, timeout time.Duration) (error, time.Duration) {
+func waitReady(t *testing.T, dsn string, timeout time.Duration) (time.Duration, error) {
 	t.Helper()
 	st, err := store.Open(dsn, store.PoolOptions{MaxOpen: 1})
 	if err != nil {
@@ -65,7 +65,7 @@ func waitReady(t *testing.T, dsn string, timeout time.Duration) (error, time.Dur
 	defer st.Close()
 	start := time.Now()
 	err = st.WaitReady(testContext(t), timeout, nil)
-	return err, time.Since(start)
+	return time.Since(start), err
 }
 
 // A server that is starting up is waited for, up to DB_WAIT_TIMEOUT; 0s
@@ -73,12 +73,12 @@ func waitReady(t *testing.T, dsn string, timeout time.Duration) (error, time.Dur
 func TestWaitReadyRetriesStartingServer(t *testing.T) {
 	t.Parallel()
 	dsn, attempts := startingServer(t)
-	err, _ := waitReady(t, dsn, 0)
+	_, err := waitReady(t, dsn, 0)
 	if err == nil || !strings.Contains(err.Error(), "starting up") || attempts.Load() != 1 {
 		t.Errorf("timeout 0s: %v after %d attempts, want the 57P03 error after exactly one", err, attempts.Load())
 	}
 	dsn, attempts = startingServer(t)
-	err, took := waitReady(t, dsn, time.Second)
+	took, err := waitReady(t, dsn, time.Second)
 	if err == nil || !strings.Contains(err.Error(), "not reachable after") || attempts.Load() < 3 || took > 3*time.Second {
 		t.Errorf("timeout 1s: %v after %d attempts in %v, want several attempts within about 1s", err, attempts.Load(), took)
 	}
@@ -93,7 +93,7 @@ func TestWaitReadyStopsAtOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err, _ := waitReady(t, dsn, 0); err != nil {
+	if _, err := waitReady(t, dsn, 0); err != nil {
 		t.Fatalf("reachable database with timeout 0s: %v", err)
 	}
 
@@ -134,7 +134,7 @@ func TestWaitReadyStopsAtOnce(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err, took := waitReady(t, tt.dsn, tt.timeout)
+			took, err := waitReady(t, tt.dsn, tt.timeout)
 			if err == nil || !strings.Contains(err.Error(), tt.want) || took > 3*time.Second {
 				t.Errorf("WaitReady = %v after %v, want %q at once", err, took, tt.want)
 			}

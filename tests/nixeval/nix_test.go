@@ -135,12 +135,22 @@ func evalRaw(t testing.TB, libDir, expr string) (stdout, stderr []byte, err erro
 	return out.Bytes(), errOut.Bytes(), err
 }
 
-// runCommand runs a program with a time limit and returns its combined output.
+// runCommand runs a program with a time limit and returns its standard
+// output, or on failure its standard output and error output together.
+// Warnings on the error output do not count: Debian's nix-bin without the
+// nixbld group (nix-setup-systemd) warns about build-users-group on every
+// call.
 func runCommand(t testing.TB, name string, args ...string) ([]byte, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	return exec.CommandContext(ctx, name, args...).CombinedOutput()
+	var stdout, stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return append(stdout.Bytes(), stderr.Bytes()...), err
+	}
+	return stdout.Bytes(), nil
 }
 
 // evalFile evaluates a .nix file strictly with nix-instantiate and returns

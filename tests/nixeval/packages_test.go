@@ -40,6 +40,11 @@ type packagesResult struct {
 		Text          string   `json:"text"`
 		RuntimeInputs []string `json:"runtimeInputs"`
 		Description   string   `json:"description"`
+		Program       struct {
+			Pname       string   `json:"pname"`
+			SubPackages []string `json:"subPackages"`
+			MainProgram string   `json:"mainProgram"`
+		} `json:"program"`
 	} `json:"dev"`
 	Shell struct {
 		Packages []string `json:"packages"`
@@ -108,8 +113,13 @@ func TestPackagesAreBuiltAsRequired(t *testing.T) {
 
 	t.Run("nix run starts the dev command with PostgreSQL on PATH", func(t *testing.T) {
 		d := r.Dev
-		if !strings.Contains(d.Text, `exec eosc-perf-api dev "$@"`) {
+		if !strings.Contains(d.Text, `exec eosc-perf-api-dev "$@"`) {
 			t.Errorf("dev app runs %q", d.Text)
+		}
+		// The development program is built on its own: the package (and
+		// the image) hold the service only.
+		if p := d.Program; p.Pname != "eosc-perf-api-dev" || !slices.Equal(p.SubPackages, []string{"src/cmd/eosc-perf-api-dev"}) || p.MainProgram != "eosc-perf-api-dev" {
+			t.Errorf("dev app's program %+v, want eosc-perf-api-dev built from src/cmd/eosc-perf-api-dev", p)
 		}
 		if !slices.ContainsFunc(d.RuntimeInputs, func(s string) bool { return strings.HasPrefix(s, "postgresql") }) {
 			t.Errorf("dev app PATH %q lacks PostgreSQL", d.RuntimeInputs)

@@ -1,4 +1,13 @@
-package app
+// Package dev is the development environment, `eosc-perf-api-dev`: a
+// throwaway PostgreSQL, the migrations, sample data, a development OpenID
+// provider that mints tokens and is trusted only by this process, and the
+// API in development mode.
+//
+// It is a program of its own (src/cmd/eosc-perf-api-dev) rather than a
+// subcommand of the service: what it needs — src/pgtest, src/oidctest (a
+// token-minting provider) and through them the testing package — must never
+// be linked into the service binary (src/cmd/eosc-perf-api checks that).
+package dev
 
 import (
 	"context"
@@ -11,6 +20,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/eosc-perf/api/src/app"
 	"github.com/eosc-perf/api/src/oidctest"
 	"github.com/eosc-perf/api/src/perf"
 	"github.com/eosc-perf/api/src/pgtest"
@@ -23,17 +33,35 @@ const (
 	devTokenLifetime    = 12 * time.Hour
 )
 
-// runDev is `eosc-perf-api dev`: a throwaway PostgreSQL, migrations, sample
-// data, a development OpenID provider trusted only here, and the API in
-// development mode. Ctrl-C stops and removes all of it.
-func runDev(ctx context.Context, args []string, lookup LookupEnv, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
+// Run runs `eosc-perf-api-dev` with the command line args (args[0] is the
+// program name) and returns the process exit code: 0 after Ctrl-C (ctx
+// ends), 2 for a bad command line, 1 when something fails. Settings not set
+// by dev itself (LOG_LEVEL, say) are read through lookup. Ctrl-C stops and
+// removes everything it started.
+func Run(ctx context.Context, args []string, lookup app.LookupEnv, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("eosc-perf-api-dev", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", ":5000", "listen address of the API")
 	opAddr := fs.String("oidc-addr", "127.0.0.1:0", "listen address of the development OpenID provider")
-	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
+	if len(args) > 0 {
+		args = args[1:]
 	}
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "eosc-perf-api-dev: unexpected arguments %q\n", fs.Args())
+		fs.Usage()
+		return 2
+	}
+	if err := run(ctx, *addr, *opAddr, lookup, stdout, stderr); err != nil {
+		fmt.Fprintf(stderr, "eosc-perf-api-dev: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func run(ctx context.Context, addr, opAddr string, lookup app.LookupEnv, stdout, stderr io.Writer) error {
 
 	fmt.Fprintln(stderr, "starting a throwaway PostgreSQL ...")
 	cluster, err := pgtest.Start(ctx, pgtest.Options{})
@@ -45,7 +73,7 @@ func runDev(ctx context.Context, args []string, lookup LookupEnv, stdout, stderr
 	if err != nil {
 		return err
 	}
-	op, err := oidctest.Start(oidctest.Options{Addr: *opAddr, Path: "/oidc"})
+	op, err := oidctest.Start(oidctest.Options{Addr: opAddr, Path: "/oidc"})
 	if err != nil {
 		return fmt.Errorf("start the development OpenID provider: %w", err)
 	}
@@ -67,7 +95,7 @@ func runDev(ctx context.Context, args []string, lookup LookupEnv, stdout, stderr
 		"DB_NAME":               strings.TrimPrefix(u.Path, "/"),
 		"TRUSTED_OP_LIST":       op.Issuer(),
 		"ADMIN_ENTITLEMENTS":    devAdminEntitlement,
-		"LISTEN_ADDR":           *addr,
+		"LISTEN_ADDR":           addr,
 		"BENCHMARK_IMAGE_CHECK": "off",
 		"OIDC_CA_FILE":          "",
 	}
@@ -77,11 +105,11 @@ func runDev(ctx context.Context, args []string, lookup LookupEnv, stdout, stderr
 		}
 		return lookup(name)
 	}
-	s, err := LoadSettings(devLookup, "")
+	s, err := app.LoadSettings(devLookup, "")
 	if err != nil {
 		return err
 	}
-	log := newLogger(s, stderr)
+	log := app.NewLogger(s, stderr)
 
 	users := []oidctest.User{
 		{Sub: "dev-user", Email: "dev-user@example.org", EmailVerified: oidctest.Bool(true)},
@@ -95,9 +123,9 @@ func runDev(ctx context.Context, args []string, lookup LookupEnv, stdout, stderr
 		}
 	}
 	var printRunner func(w io.Writer, a net.Addr)
-	hooks := &serveHooks{
-		extraCA: op.CertPEM(),
-		seed: func(ctx context.Context, st *store.Store) error {
+	hooks := app.ServeHooks{
+		ExtraCA: op.CertPEM(),
+		Seed: func(ctx context.Context, st *store.Store) error {
 			for _, du := range users {
 				err := st.CreateUser(ctx, perf.User{Sub: du.Sub, Iss: op.Issuer(), Email: du.Email, RegistrationDatetime: perf.Now()})
 				if err != nil {
@@ -110,12 +138,12 @@ func runDev(ctx context.Context, args []string, lookup LookupEnv, stdout, stderr
 			log.Info().Msg("loading the sample catalog and results")
 			return seedSamples(ctx, st, perf.Uploader{UploaderSub: "dev-admin", UploaderIss: op.Issuer()})
 		},
-		onListen: func(a net.Addr) {
+		OnListen: func(a net.Addr) {
 			printRunner(stdout, a)
 			printBanner(stdout, a, op.Issuer(), tokens[0], tokens[1])
 		},
 	}
-	err = serve(ctx, s, log, hooks)
+	err = app.Serve(ctx, s, log, hooks)
 	if errors.Is(err, context.Canceled) {
 		err = nil
 	}
@@ -150,5 +178,5 @@ curl -s -H "Authorization: Bearer $ADMIN_TOKEN" -H 'Content-Type: application/js
      -d '{"name":"my-tag","description":"created in dev"}' %s/tags
 
 Press Ctrl-C to stop; everything started here is removed.
-`, Version, base, base, base, issuer, devTokenLifetime, userToken, base, adminToken, base)
+`, app.Version, base, base, base, issuer, devTokenLifetime, userToken, base, adminToken, base)
 }
