@@ -4,37 +4,17 @@ import (
 	"encoding/json"
 	"io"
 	"math/rand"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	embedded "github.com/eosc-perf/api/src/samples"
 	"github.com/eosc-perf/api/src/schema"
 )
 
-// samplesDir finds shared/data/sample-results beside the repository, as
-// the command does.
-func samplesDir(t *testing.T) string {
-	t.Helper()
-	root, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := findData("", root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return filepath.Join(data, "sample-results")
-}
-
 func TestParseFlavorsReadsTheSampleFile(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join(samplesDir(t), "c-ray", "machine flavors.txt"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sites := parseFlavors(string(b))
+	sites := parseFlavors(machineFlavors)
 	var names []string
 	flavors := 0
 	for _, s := range sites {
@@ -81,19 +61,14 @@ func TestParseFlavorsSkipsWhatIsNoFlavor(t *testing.T) {
 // Every generated document must pass the benchmark's schema (the bulk
 // load bypasses the API) and carry the flavor's core count.
 func TestVariedDocumentsValidateAndFollowTheFlavor(t *testing.T) {
-	dir := samplesDir(t)
-	samples, err := readSamples(dir)
+	samples, err := readSamples()
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(samples) != 25 {
 		t.Fatalf("%d samples, want 25", len(samples))
 	}
-	raw, err := os.ReadFile(filepath.Join(dir, "template.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sch, err := schema.Compile(raw)
+	sch, err := schema.Compile(embedded.Template())
 	if err != nil {
 		t.Fatal(err)
 	}

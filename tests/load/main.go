@@ -19,8 +19,8 @@
 //     (FLASK_ENV=production, BENCHMARK_IMAGE_CHECK=off, LOG_LEVEL=warn), then
 //     waits for /readyz;
 //  3. through the API: registers a user and an administrator, creates and
-//     approves the c-ray benchmark (schema sample-results/template.json),
-//     the sites and flavors of sample-results/c-ray/machine flavors.txt (plus
+//     approves the c-ray benchmark (the schema embedded in src/samples),
+//     the sites and flavors of testdata/machine-flavors.txt (plus
 //     the VirtualboxTestbed site of the result-N.json files) and a few tags;
 //  4. bulk-loads -n results with COPY, built from the 25 sample result files
 //     with varied values (machine.cpu.count from the flavor, result.score and
@@ -54,7 +54,6 @@
 //	-quick          smoke run (sets -n, -d and -warmup unless given)
 //	-run regexp     run only the scenarios whose name matches
 //	-seed int       seed of the generated data and request choices (default 1)
-//	-data dir       shared/data directory (default: ../shared/data beside the repository)
 //	-keep-log       print the server's log at the end even on success
 //	-server-bin f   run this server binary instead of building ./src/cmd/eosc-perf-api
 //	                (e.g. a local build with profiling)
@@ -85,7 +84,6 @@ type config struct {
 	Quick   bool
 	Run     *regexp.Regexp
 	Seed    int64
-	Data    string
 	KeepLog bool
 	Hold    bool
 	Server  string
@@ -149,7 +147,6 @@ Flags:
 	fs.BoolVar(&cfg.Quick, "quick", false, "smoke run: -n 2000 -d 2s -warmup 200ms unless given")
 	run := fs.String("run", "", "run only the scenarios whose name matches this regular expression")
 	fs.Int64Var(&cfg.Seed, "seed", 1, "seed of the generated data and of the request choices")
-	fs.StringVar(&cfg.Data, "data", "", "shared/data directory (default: ../shared/data beside the repository)")
 	fs.BoolVar(&cfg.KeepLog, "keep-log", false, "print the server's log at the end even on success")
 	fs.StringVar(&cfg.Server, "server-bin", "", "run this server binary instead of building ./src/cmd/eosc-perf-api (e.g. a local build with profiling)")
 	fs.BoolVar(&cfg.Hold, "hold", false, "after loading, print the server and database URLs and wait for Ctrl-C instead of measuring")

@@ -9,11 +9,11 @@ import (
 	"math/rand"
 	"net/http"
 	"os"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"time"
 
+	embedded "github.com/eosc-perf/api/src/samples"
 	"github.com/eosc-perf/api/src/schema"
 	"github.com/eosc-perf/api/src/store"
 )
@@ -26,24 +26,12 @@ func benchmark(ctx context.Context, cfg config, stdout, log io.Writer) (ok bool,
 	if err != nil {
 		return false, err
 	}
-	data, err := findData(cfg.Data, root)
+	samples, err := readSamples()
 	if err != nil {
 		return false, err
 	}
-	samplesDir := filepath.Join(data, "sample-results")
-	samples, err := readSamples(samplesDir)
-	if err != nil {
-		return false, err
-	}
-	flavorsText, err := os.ReadFile(filepath.Join(samplesDir, "c-ray", "machine flavors.txt"))
-	if err != nil {
-		return false, err
-	}
-	sites := append(parseFlavors(string(flavorsText)), virtualbox)
-	schemaDoc, err := os.ReadFile(filepath.Join(samplesDir, "template.json"))
-	if err != nil {
-		return false, err
-	}
+	sites := append(parseFlavors(machineFlavors), virtualbox)
+	schemaDoc := embedded.Template()
 
 	e, err := startEnv(ctx, cfg, root, log)
 	if err != nil {
