@@ -1,7 +1,7 @@
-// Command load is the load benchmark of the results API (issue 5 item 4):
-// it measures the real server over HTTP against the same store calls made
-// directly on PostgreSQL, so that the cost of the HTTP and JSON layers shows
-// as a ratio.
+// Command load is the load benchmark of the results API (issues 5 and 11):
+// it measures the real server over HTTP against the floor of each scenario,
+// the minimal SQL any implementation must run, sent directly to PostgreSQL,
+// so that everything the service adds shows as a ratio.
 //
 // Run it from the repository root:
 //

@@ -144,7 +144,9 @@ func (s *sides) scenarios() ([]scenario, error) {
 			return floorGet(ctx, s.floor, s.ids[c.rng.Intn(len(s.ids))])
 		}})
 	out = append(out, scenario{Name: "upload", Request: "POST /results?benchmark_id=…&flavor_id=…&execution_datetime=… {random sample}",
-		API: s.uploadAPI, Floor: func(ctx context.Context, c *client) error { return floorInsert(ctx, s.floor, s.newUpload(c.rng), s.cat) }})
+		API: s.uploadAPI, Floor: func(ctx context.Context, c *client) error {
+			return floorInsert(ctx, s.floor, s.newUpload(c.rng), s.cat)
+		}})
 	return out, nil
 }
 
