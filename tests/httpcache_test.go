@@ -105,3 +105,58 @@ func TestResultPageETagAndCompression(t *testing.T) {
 		t.Error("the page changed but its ETag did not")
 	}
 }
+
+// The catalog cache of each replica is invalidated by a change made through
+// another replica (or any program): results show the renamed site and
+// flavor and the changed benchmark at once.
+func TestCatalogCacheInvalidationAcrossReplicas(t *testing.T) {
+	t.Parallel()
+	a := startService(t, nil)
+	c := a.newCallers(t)
+	w := newWorld(t, a, c)
+	id := upload(t, a, c.User, w.CRay, w.FlavorA, past, sampleResults(t)["cesga-1"]).want(t, 201).JSON(t)["id"].(string)
+	// A second replica on the same database.
+	b := &service{OP: a.OP, Rogue: a.Rogue, Env: a.Env, DSN: a.DSN, logs: &syncBuffer{}, stopped: make(chan int, 1)}
+	b.start(t)
+
+	names := func(s *service) (site, flavor, desc string) {
+		t.Helper()
+		for _, r := range []*response{s.get(t, "/results/"+id, "").want(t, 200), s.get(t, "/results", "").want(t, 200)} {
+			var got map[string]any
+			if items := r.items(t); items != nil {
+				got = items[0]
+			} else {
+				got = r.JSON(t)
+			}
+			site2 := got["site"].(map[string]any)["name"].(string)
+			flavor2 := got["flavor"].(map[string]any)["name"].(string)
+			desc2, _ := got["benchmark"].(map[string]any)["description"].(string)
+			if site != "" && (site2 != site || flavor2 != flavor || desc2 != desc) {
+				t.Fatalf("the result and the list disagree: %s %s %s / %s %s %s", site, flavor, desc, site2, flavor2, desc2)
+			}
+			site, flavor, desc = site2, flavor2, desc2
+		}
+		return site, flavor, desc
+	}
+	if s, f, _ := names(a); s != "IFCA-LCG2" || f != "m1.small" {
+		t.Fatalf("before: %s %s", s, f)
+	}
+	names(b)
+	b.put(t, "/sites/"+w.SiteA, c.Admin, map[string]any{"name": "IFCA-renamed", "address": "https://ifca.es"}).want(t, 204)
+	b.put(t, "/flavors/"+w.FlavorA, c.Admin, map[string]any{"name": "m1.renamed"}).want(t, 204)
+	for _, s := range []*service{a, b} {
+		if site, flavor, _ := names(s); site != "IFCA-renamed" || flavor != "m1.renamed" {
+			t.Errorf("after the rename through replica b: %s %s", site, flavor)
+		}
+	}
+	// A change by another program (here SQL), with no API call at all.
+	db := openDB(t, a)
+	if _, err := db.Exec(`UPDATE benchmark SET description = 'changed in SQL' WHERE id = $1`, w.CRay); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []*service{a, b} {
+		if _, _, desc := names(s); desc != "changed in SQL" {
+			t.Errorf("after an UPDATE in SQL: description %q", desc)
+		}
+	}
+}

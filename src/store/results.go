@@ -22,75 +22,99 @@ var resultSort = map[string]string{
 	"site_address": "s.address", "deleted": "r.deleted", "uploader_sub": "r.uploader_sub", "uploader_iss": "r.uploader_iss",
 }
 
-// resultColumns read a result with its benchmark, site, flavor and tags
-// on the aliases r, b, s and f (see resultJoins). The document and the tags
-// come as JSON text, passed through untouched. Tags are rendered by
-// PostgreSQL in the Tag representation (null description omitted), ordered
-// by name.
+// resultColumns read a result's own columns on the alias r, its tags and
+// the catalog's version; its benchmark, site and flavor come from the
+// catalog cache (catalog.go). The document and the tags come as JSON text;
+// tags are rendered by PostgreSQL in the Tag representation (null
+// description omitted), ordered by name.
 const resultColumns = `SELECT r.id, r.upload_datetime, r.execution_datetime, r.json::text AS json, r.deleted,
-	r.uploader_sub, r.uploader_iss,
-	b.id AS b_id, b.upload_datetime AS b_upload, b.docker_image, b.docker_tag, b.url, b.json_schema::text AS json_schema, b.description AS b_description,
-	s.id AS s_id, s.upload_datetime AS s_upload, s.name AS s_name, s.address, s.description AS s_description,
-	f.id AS f_id, f.upload_datetime AS f_upload, f.name AS f_name, f.description AS f_description,
+	r.uploader_sub, r.uploader_iss, r.benchmark_id, r.site_id, r.flavor_id,
 	COALESCE((SELECT jsonb_agg(jsonb_strip_nulls(jsonb_build_object('id', t.id, 'name', t.name, 'description', t.description)) ORDER BY t.name, t.id)
-		FROM result_tags rt JOIN tag t ON t.id = rt.tag_id WHERE rt.result_id = r.id), '[]')::text AS tags`
-
-// resultJoins joins a result r to its benchmark b, site s and flavor f.
-const resultJoins = `
-	JOIN benchmark b ON b.id = r.benchmark_id
-	JOIN site s ON s.id = r.site_id
-	JOIN flavor f ON f.id = r.flavor_id`
+		FROM result_tags rt JOIN tag t ON t.id = rt.tag_id WHERE rt.result_id = r.id), '[]')::text AS tags,
+	(SELECT v FROM catalog_version) AS cv`
 
 // resultSelect reads results with resultColumns.
 const resultSelect = resultColumns + `
-	FROM result r` + resultJoins
+	FROM result r`
 
 // resultRow is one row of resultSelect.
 type resultRow struct {
-	ID           uuid.UUID `db:"id"`
-	Upload       time.Time `db:"upload_datetime"`
-	Execution    time.Time `db:"execution_datetime"`
-	JSON         []byte    `db:"json"`
-	Deleted      bool      `db:"deleted"`
-	UploaderSub  string    `db:"uploader_sub"`
-	UploaderIss  string    `db:"uploader_iss"`
-	BID          uuid.UUID `db:"b_id"`
-	BUpload      time.Time `db:"b_upload"`
-	DockerImage  string    `db:"docker_image"`
-	DockerTag    string    `db:"docker_tag"`
-	URL          string    `db:"url"`
-	JSONSchema   []byte    `db:"json_schema"`
-	BDescription *string   `db:"b_description"`
-	SID          uuid.UUID `db:"s_id"`
-	SUpload      time.Time `db:"s_upload"`
-	SName        string    `db:"s_name"`
-	Address      string    `db:"address"`
-	SDescription *string   `db:"s_description"`
-	FID          uuid.UUID `db:"f_id"`
-	FUpload      time.Time `db:"f_upload"`
-	FName        string    `db:"f_name"`
-	FDescription *string   `db:"f_description"`
-	Tags         []byte    `db:"tags"`
+	ID          uuid.UUID `db:"id"`
+	Upload      time.Time `db:"upload_datetime"`
+	Execution   time.Time `db:"execution_datetime"`
+	JSON        []byte    `db:"json"`
+	Deleted     bool      `db:"deleted"`
+	UploaderSub string    `db:"uploader_sub"`
+	UploaderIss string    `db:"uploader_iss"`
+	BenchmarkID uuid.UUID `db:"benchmark_id"`
+	SiteID      uuid.UUID `db:"site_id"`
+	FlavorID    uuid.UUID `db:"flavor_id"`
+	Tags        []byte    `db:"tags"`
+	Version     int64     `db:"cv"`
 }
 
-func (r resultRow) result() perf.Result {
-	return perf.Result{
-		ID: r.ID, UploadDatetime: r.Upload, ExecutionDatetime: r.Execution, JSON: r.JSON, Deleted: r.Deleted,
-		Uploader: perf.Uploader{UploaderSub: r.UploaderSub, UploaderIss: r.UploaderIss},
-		Benchmark: perf.Benchmark{ID: r.BID, UploadDatetime: r.BUpload, DockerImage: r.DockerImage, DockerTag: r.DockerTag,
-			URL: r.URL, JSONSchema: r.JSONSchema, Description: r.BDescription},
-		Site:     perf.Site{ID: r.SID, UploadDatetime: r.SUpload, Name: r.SName, Address: r.Address, Description: r.SDescription},
-		Flavor:   perf.Flavor{ID: r.FID, UploadDatetime: r.FUpload, Name: r.FName, Description: r.FDescription, SiteID: r.SID},
-		TagsJSON: r.Tags,
+// results converts rows with a catalog snapshot at least as new as every
+// row's version.
+func (s *Store) results(ctx context.Context, rows []resultRow) ([]perf.Result, error) {
+	if len(rows) == 0 {
+		return []perf.Result{}, nil
 	}
+	var version int64
+	refs := make([][3]uuid.UUID, len(rows))
+	for i, r := range rows {
+		version = max(version, r.Version)
+		refs[i] = [3]uuid.UUID{r.BenchmarkID, r.SiteID, r.FlavorID}
+	}
+	c, err := s.catalogAt(ctx, version, refs)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]perf.Result, len(rows))
+	for i, r := range rows {
+		out[i] = perf.Result{
+			ID: r.ID, UploadDatetime: r.Upload, ExecutionDatetime: r.Execution, JSON: compactJSONB(r.JSON), Deleted: r.Deleted,
+			Uploader:  perf.Uploader{UploaderSub: r.UploaderSub, UploaderIss: r.UploaderIss},
+			Benchmark: c.benchmarks[r.BenchmarkID], Site: c.sites[r.SiteID], Flavor: c.flavors[r.FlavorID],
+			TagsJSON: compactJSONB(r.Tags),
+		}
+	}
+	return out, nil
+}
+
+// compactJSONB removes, in place, the blank that PostgreSQL's jsonb output
+// puts after every ',' and ':' between tokens (it writes no other
+// whitespace outside strings), so documents are emitted compactly.
+func compactJSONB(b []byte) []byte {
+	w := 0
+	inString := false
+	for r := 0; r < len(b); r++ {
+		c := b[r]
+		b[w] = c
+		w++
+		switch {
+		case inString:
+			if c == '\\' && r+1 < len(b) {
+				r++
+				b[w] = b[r]
+				w++
+			} else if c == '"' {
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case (c == ',' || c == ':') && r+1 < len(b) && b[r+1] == ' ':
+			r++
+		}
+	}
+	return b[:w]
 }
 
 // GetResult returns a result by id, also when it is hidden.
 func (s *Store) GetResult(ctx context.Context, id uuid.UUID) (perf.Result, error) {
-	return getResult(ctx, s.db, id)
+	return s.getResult(ctx, s.db, id)
 }
 
-func getResult(ctx context.Context, q sqlx.QueryerContext, id uuid.UUID) (perf.Result, error) {
+func (s *Store) getResult(ctx context.Context, q sqlx.QueryerContext, id uuid.UUID) (perf.Result, error) {
 	var row resultRow
 	err := sqlx.GetContext(ctx, q, &row, resultSelect+` WHERE r.id = $1`, id)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -99,7 +123,11 @@ func getResult(ctx context.Context, q sqlx.QueryerContext, id uuid.UUID) (perf.R
 	if err != nil {
 		return perf.Result{}, mapError(err, "get result")
 	}
-	return row.result(), nil
+	rs, err := s.results(ctx, []resultRow{row})
+	if err != nil {
+		return perf.Result{}, err
+	}
+	return rs[0], nil
 }
 
 // resultNotFound is upstream's 404 text for results.
@@ -152,7 +180,7 @@ func (s *Store) CreateResult(ctx context.Context, n perf.NewResult, check func(b
 		if err := insertTags(ctx, tx, n.ID, n.TagIDs, "Integrity error"); err != nil {
 			return err
 		}
-		out, err = getResult(ctx, tx, n.ID)
+		out, err = s.getResult(ctx, tx, n.ID)
 		return err
 	})
 	return out, err

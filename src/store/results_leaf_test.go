@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -153,5 +154,28 @@ func TestLeafFiltersAgreeWithTheScan(t *testing.T) {
 	}
 	if stale != 0 {
 		t.Errorf("%d rows of deleted results left in result_leaf", stale)
+	}
+}
+
+func TestCompactJSONBMatchesEncodingJSON(t *testing.T) {
+	t.Parallel()
+	db := filterDB(t, map[string]string{"x": `{}`})
+	rng := rand.New(rand.NewSource(3))
+	docs := []string{`{"a": "x, y: \"z\" \\", "b": [1, 2, {"c": null}], "d": "\\\\"}`, `{"": ", : "}`, `[]`, `{"k": "\u00e9\n"}`}
+	for range 200 {
+		docs = append(docs, randomDoc(rng))
+	}
+	for _, d := range docs {
+		var text string
+		if err := db.QueryRow(`SELECT $1::jsonb::text`, d).Scan(&text); err != nil {
+			t.Fatal(err)
+		}
+		var want bytes.Buffer
+		if err := json.Compact(&want, []byte(text)); err != nil {
+			t.Fatal(err)
+		}
+		if got := compactJSONB([]byte(text)); !bytes.Equal(got, want.Bytes()) {
+			t.Errorf("compactJSONB(%s) = %s, want %s", text, got, want.Bytes())
+		}
 	}
 }

@@ -83,11 +83,12 @@ func (s *Store) ListResults(ctx context.Context, f perf.ResultFilter, sort []per
 			return l, count()
 		}
 	}
-	l.Items = make([]perf.Result, len(rows))
+	rs := make([]resultRow, len(rows))
 	for i, r := range rows {
-		l.Items[i] = r.result()
+		rs[i] = r.resultRow
 	}
-	return l, nil
+	l.Items, err = s.results(ctx, rs)
+	return l, err
 }
 
 // resultPageRow is a row of resultPage: a result and, in one pass, the
@@ -158,7 +159,7 @@ func resultPage(w *where, keys []perf.SortKey, p perf.Page, onePass bool) (strin
 	}
 	inner, byName, outer = append(inner, "r.id"), append(byName, "id"), append(outer, "p.id")
 	matches := `SELECT r.id` + cols + ` FROM result r` + joins + w.sql()
-	rows := ` p JOIN result r ON r.id = p.id` + resultJoins + ` ORDER BY ` + strings.Join(outer, ", ")
+	rows := ` p JOIN result r ON r.id = p.id ORDER BY ` + strings.Join(outer, ", ")
 	if onePass {
 		return `WITH m AS MATERIALIZED (` + matches + `) ` + resultColumns + `, (SELECT count(*) FROM m) AS total
 	FROM (SELECT * FROM m ORDER BY ` + strings.Join(byName, ", ") + w.limit(p) + `)` + rows, nil

@@ -17,7 +17,8 @@ import (
 
 // Store holds the connection pool.
 type Store struct {
-	db *sqlx.DB
+	db  *sqlx.DB
+	cat catalogCache
 }
 
 // PoolOptions bound the connection pool.
