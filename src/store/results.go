@@ -140,7 +140,106 @@ func resultNotFound(id uuid.UUID) error {
 // (likewise), each tag (404); check (the schema validation, given the
 // benchmark) runs after those; the site comes from the flavor. It returns
 // the stored result.
+//
+// The document is validated before any row lock is taken and without
+// holding a connection (issue 11): one statement reads what the checks
+// need, check runs, and one statement inserts the result and its tags,
+// locking the benchmark and flavor only if they are still approved and the
+// schema is the one validated against. Two round trips in all. Should
+// anything have changed in between (a new schema, a deleted tag), the
+// upload is redone by createResultLocked, which checks and validates under
+// the locks.
 func (s *Store) CreateResult(ctx context.Context, n perf.NewResult, check func(b perf.Benchmark) error) (perf.Result, error) {
+	var pre struct {
+		BStatus *string        `db:"b_status"`
+		Schema  []byte         `db:"json_schema"`
+		FStatus *string        `db:"f_status"`
+		Tags    pq.StringArray `db:"tags"`
+	}
+	tagIDs := pq.Array(uuidStrings(n.TagIDs))
+	err := s.db.GetContext(ctx, &pre, `SELECT b.status::text AS b_status, b.json_schema::text AS json_schema, f.status::text AS f_status,
+		ARRAY(SELECT t.id::text FROM tag t WHERE t.id = ANY($3::uuid[])) AS tags
+		FROM (SELECT) x LEFT JOIN benchmark b ON b.id = $1 LEFT JOIN flavor f ON f.id = $2`, n.BenchmarkID, n.FlavorID, tagIDs)
+	if err != nil {
+		return perf.Result{}, mapError(err, "check result references")
+	}
+	switch {
+	case pre.Schema == nil:
+		return perf.Result{}, benchmarkNotFound(n.BenchmarkID)
+	case pre.BStatus == nil || perf.Status(*pre.BStatus) != perf.Approved:
+		return perf.Result{}, perf.Errorf(perf.Invalid, "Benchmark %s not approved", n.BenchmarkID)
+	case pre.FStatus == nil:
+		// A flavor's status is never NULL for this service; a row whose
+		// status is NULL (upstream's default) counts as on review.
+		var exists bool
+		if err := s.db.GetContext(ctx, &exists, `SELECT EXISTS (SELECT 1 FROM flavor WHERE id = $1)`, n.FlavorID); err != nil {
+			return perf.Result{}, mapError(err, "get flavor")
+		}
+		if !exists {
+			return perf.Result{}, perf.Errorf(perf.NotFound, "Flavor %s not found in the database", n.FlavorID)
+		}
+		return perf.Result{}, perf.Errorf(perf.Invalid, "Flavor %s not approved", n.FlavorID)
+	case perf.Status(*pre.FStatus) != perf.Approved:
+		return perf.Result{}, perf.Errorf(perf.Invalid, "Flavor %s not approved", n.FlavorID)
+	}
+	have := make(map[string]bool, len(pre.Tags))
+	for _, id := range pre.Tags {
+		have[id] = true
+	}
+	for _, id := range n.TagIDs {
+		if !have[id.String()] {
+			return perf.Result{}, perf.Errorf(perf.NotFound, "Tag %s not found in the database", id)
+		}
+	}
+	if err := check(perf.Benchmark{ID: n.BenchmarkID, JSONSchema: pre.Schema, Status: perf.Approved}); err != nil {
+		return perf.Result{}, err
+	}
+	var row resultRow
+	err = s.db.GetContext(ctx, &row, `WITH b AS (
+			SELECT id FROM benchmark WHERE id = $7 AND status = 'approved' AND json_schema::text = $10 FOR SHARE
+		), f AS (
+			SELECT id, site_id FROM flavor WHERE id = $8 AND status = 'approved' FOR SHARE
+		), r AS (
+			INSERT INTO result (id, uploader_sub, uploader_iss, upload_datetime, json, execution_datetime, benchmark_id, flavor_id, site_id, deleted)
+			SELECT $1, $2, $3, $4, $5::jsonb, $6, b.id, f.id, f.site_id, false FROM b, f
+			RETURNING *
+		), t AS (
+			INSERT INTO result_tags (result_id, tag_id) SELECT r.id, unnest($9::uuid[]) FROM r
+		)
+		SELECT r.id, r.upload_datetime, r.execution_datetime, r.json::text AS json, r.deleted, r.uploader_sub, r.uploader_iss,
+			r.benchmark_id, r.site_id, r.flavor_id,
+			COALESCE((SELECT jsonb_agg(jsonb_strip_nulls(jsonb_build_object('id', t.id, 'name', t.name, 'description', t.description)) ORDER BY t.name, t.id)
+				FROM tag t WHERE t.id = ANY($9::uuid[])), '[]')::text AS tags,
+			(SELECT v FROM catalog_version) AS cv
+		FROM r`,
+		n.ID, n.UploaderSub, n.UploaderIss, n.UploadDatetime, string(n.JSON), n.ExecutionDatetime, n.BenchmarkID, n.FlavorID,
+		tagIDs, string(pre.Schema))
+	switch {
+	case uniqueViolation(err):
+		return perf.Result{}, perf.Errorf(perf.Conflict, "Integrity error")
+	case errors.Is(err, sql.ErrNoRows) || foreignKeyViolation(err):
+		// Something changed since the checks: do it all again under locks.
+		return s.createResultLocked(ctx, n, check)
+	case err != nil:
+		return perf.Result{}, mapError(err, "create result")
+	}
+	rs, err := s.results(ctx, []resultRow{row})
+	if err != nil {
+		return perf.Result{}, err
+	}
+	return rs[0], nil
+}
+
+// foreignKeyViolation reports whether err is a foreign-key violation.
+func foreignKeyViolation(err error) bool {
+	var pe *pq.Error
+	return errors.As(err, &pe) && pe.Code == codeForeignKeyViolation
+}
+
+// createResultLocked is CreateResult with every check and the validation
+// inside one transaction, under row locks: the path taken when the catalog
+// changed between CreateResult's checks and its insert.
+func (s *Store) createResultLocked(ctx context.Context, n perf.NewResult, check func(b perf.Benchmark) error) (perf.Result, error) {
 	var out perf.Result
 	err := s.WithTx(ctx, func(tx *sqlx.Tx) error {
 		var b perf.Benchmark
