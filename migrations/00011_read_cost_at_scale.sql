@@ -1,5 +1,5 @@
--- Cheaper reads at scale (issue 11): the leaf values of results, and the
--- catalog's version.
+-- Cheaper reads at scale (issue 11): the leaf values of results, the
+-- catalog's version and the counts of visible results.
 --
 -- Index-backed JSON filters: a table of the scalar values of
 -- every result document, keyed by path, so that `filters=<path> <op> <value>`
@@ -126,12 +126,74 @@ CREATE TRIGGER catalog_version_bump AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE
 CREATE TRIGGER catalog_version_bump AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON flavor
     FOR EACH STATEMENT EXECUTE FUNCTION catalog_version_bump();
 
+-- Exact totals without a scan: the number of visible results per
+-- (benchmark, site, flavor), kept by statement-level triggers (one upsert
+-- per group and statement, so that a COPY of a million rows costs a few
+-- dozen updates, not a million). The total of an unfiltered list, or of
+-- one filtered by benchmark_id, site_id and flavor_id only, is the sum of
+-- a few rows whatever the size of result.
+CREATE TABLE result_count (
+    benchmark_id uuid NOT NULL,
+    site_id uuid NOT NULL,
+    flavor_id uuid NOT NULL,
+    n bigint NOT NULL,
+    CONSTRAINT result_count_pkey PRIMARY KEY (benchmark_id, site_id, flavor_id)
+);
+
+-- +goose StatementBegin
+CREATE FUNCTION result_count_apply() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        UPDATE result_count c SET n = c.n - d.k
+        FROM (SELECT benchmark_id, site_id, flavor_id, count(*) AS k FROM old_rows WHERE NOT deleted
+              GROUP BY benchmark_id, site_id, flavor_id) d
+        WHERE c.benchmark_id = d.benchmark_id AND c.site_id = d.site_id AND c.flavor_id = d.flavor_id;
+    END IF;
+    IF TG_OP IN ('UPDATE', 'INSERT') THEN
+        INSERT INTO result_count (benchmark_id, site_id, flavor_id, n)
+        SELECT benchmark_id, site_id, flavor_id, count(*) FROM new_rows WHERE NOT deleted
+        GROUP BY benchmark_id, site_id, flavor_id
+        ON CONFLICT (benchmark_id, site_id, flavor_id) DO UPDATE SET n = result_count.n + EXCLUDED.n;
+    END IF;
+    RETURN NULL;
+END
+$$;
+-- +goose StatementEnd
+
+-- +goose StatementBegin
+CREATE FUNCTION result_count_truncate() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    TRUNCATE result_count;
+    RETURN NULL;
+END
+$$;
+-- +goose StatementEnd
+
+CREATE TRIGGER result_count_insert AFTER INSERT ON result REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION result_count_apply();
+CREATE TRIGGER result_count_update AFTER UPDATE ON result REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION result_count_apply();
+CREATE TRIGGER result_count_delete AFTER DELETE ON result REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION result_count_apply();
+CREATE TRIGGER result_count_truncate AFTER TRUNCATE ON result
+    FOR EACH STATEMENT EXECUTE FUNCTION result_count_truncate();
+
+INSERT INTO result_count (benchmark_id, site_id, flavor_id, n)
+SELECT benchmark_id, site_id, flavor_id, count(*) FROM result WHERE NOT deleted GROUP BY benchmark_id, site_id, flavor_id;
+
 INSERT INTO result_leaf (result_id, path, kind, num, txt)
 SELECT r.id, l.path, l.kind, l.num, l.txt FROM result r CROSS JOIN LATERAL result_leaves(r.json) l;
 
 ANALYZE result_leaf;
 
 -- +goose Down
+DROP TRIGGER result_count_truncate ON result;
+DROP TRIGGER result_count_delete ON result;
+DROP TRIGGER result_count_update ON result;
+DROP TRIGGER result_count_insert ON result;
+DROP FUNCTION result_count_truncate();
+DROP FUNCTION result_count_apply();
+DROP TABLE result_count;
 DROP TRIGGER catalog_version_bump ON flavor;
 DROP TRIGGER catalog_version_bump ON site;
 DROP TRIGGER catalog_version_bump ON benchmark;

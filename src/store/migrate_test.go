@@ -99,8 +99,8 @@ func TestMigrateUpDownUpOnEmptyDatabase(t *testing.T) {
 		if !strings.Contains(out, "OK") || !strings.Contains(out, "00001_initial.sql") {
 			t.Errorf("round %d: up printed %q, want the applied migration", round, out)
 		}
-		if n := ourObjects(t, db); n != 13 { // 11 tables, the enum, the extension
-			t.Errorf("round %d: %d objects after up, want 13", round, n)
+		if n := ourObjects(t, db); n != 14 { // 12 tables, the enum, the extension
+			t.Errorf("round %d: %d objects after up, want 14", round, n)
 		}
 		if !schemaCurrent(t, db) {
 			t.Errorf("round %d: SchemaCurrent after up = false, want true", round)
@@ -174,8 +174,8 @@ func TestConcurrentMigrateUpAppliesOnce(t *testing.T) {
 	if n := count(t, db, `SELECT count(*) FROM goose_db_version WHERE version_id = 1`); n != 1 {
 		t.Errorf("migration 1 recorded %d times, want once", n)
 	}
-	if n := ourObjects(t, db); n != 13 {
-		t.Errorf("%d objects after concurrent up, want 13", n)
+	if n := ourObjects(t, db); n != 14 {
+		t.Errorf("%d objects after concurrent up, want 14", n)
 	}
 	if !schemaCurrent(t, db) {
 		t.Error("SchemaCurrent after concurrent up = false, want true")

@@ -127,7 +127,26 @@ func TestLeafFiltersAgreeWithTheScan(t *testing.T) {
 			t.Errorf("%s: only %d of 400 filters went through result_leaf", round, indexed)
 		}
 	}
+	// result_count (migration 00011) holds the visible results per
+	// benchmark, site and flavor.
+	checkCounts := func(round string) {
+		t.Helper()
+		var diff int
+		if err := db.QueryRowContext(ctx, `SELECT count(*) FROM (
+			SELECT benchmark_id, site_id, flavor_id, n FROM result_count WHERE n <> 0
+			EXCEPT SELECT benchmark_id, site_id, flavor_id, count(*) FROM result WHERE NOT deleted GROUP BY 1, 2, 3) d`).Scan(&diff); err != nil {
+			t.Fatal(err)
+		}
+		var sum, visible int
+		if err := db.QueryRowContext(ctx, `SELECT (SELECT COALESCE(sum(n), 0) FROM result_count), (SELECT count(*) FROM result WHERE NOT deleted)`).Scan(&sum, &visible); err != nil {
+			t.Fatal(err)
+		}
+		if diff != 0 || sum != visible {
+			t.Errorf("%s: result_count sums to %d for %d visible results (%d groups differ)", round, sum, visible, diff)
+		}
+	}
 	compare("after insert")
+	checkCounts("after insert")
 
 	// Rewrite a third of the documents, delete a tenth: the triggers keep
 	// result_leaf in step.
@@ -136,6 +155,8 @@ func TestLeafFiltersAgreeWithTheScan(t *testing.T) {
 		var q string
 		var args []any
 		switch {
+		case i%7 == 0:
+			q, args = `UPDATE result SET deleted = NOT deleted WHERE id = (SELECT id FROM names WHERE name = $1)`, []any{name}
 		case i%10 == 0:
 			q, args = `DELETE FROM result WHERE id = (SELECT id FROM names WHERE name = $1)`, []any{name}
 		case i%3 == 0:
@@ -148,6 +169,11 @@ func TestLeafFiltersAgreeWithTheScan(t *testing.T) {
 		}
 	}
 	compare("after update and delete")
+	checkCounts("after update and delete")
+	if _, err := db.ExecContext(ctx, `UPDATE result SET deleted = true WHERE json ? 'a'`); err != nil {
+		t.Fatal(err)
+	}
+	checkCounts("after hiding many at once")
 	var stale int
 	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM result_leaf l WHERE NOT EXISTS (SELECT 1 FROM result r WHERE r.id = l.result_id)`).Scan(&stale); err != nil {
 		t.Fatal(err)

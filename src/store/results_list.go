@@ -5,6 +5,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"strconv"
 	"strings"
 
@@ -52,6 +53,9 @@ func (s *Store) ListResults(ctx context.Context, f perf.ResultFilter, sort []per
 	w := resultWhere(f)
 	nFilter := len(w.args) // the count takes the filter's parameters only
 	count := func() error {
+		if q, args, ok := countedTotal(f); ok {
+			return mapError(s.db.GetContext(ctx, &l.Total, q, args...), "count results")
+		}
 		err := s.db.GetContext(ctx, &l.Total, `SELECT count(*) FROM result r`+w.sql(), w.args[:nFilter]...)
 		return mapError(err, "count results")
 	}
@@ -89,6 +93,22 @@ func (s *Store) ListResults(ctx context.Context, f perf.ResultFilter, sort []per
 	}
 	l.Items, err = s.results(ctx, rs)
 	return l, err
+}
+
+// countedTotal returns the query of f's total from result_count (migration
+// 00011) when f selects visible results by benchmark, site and flavor at
+// most: a sum over a few rows, exact, instead of a count over every match.
+func countedTotal(f perf.ResultFilter) (string, []any, bool) {
+	rest := f
+	rest.BenchmarkID, rest.SiteID, rest.FlavorID = nil, nil, nil
+	if !reflect.DeepEqual(rest, perf.ResultFilter{}) { // also any field added later
+		return "", nil, false
+	}
+	var w where
+	eq(&w, "benchmark_id", f.BenchmarkID)
+	eq(&w, "site_id", f.SiteID)
+	eq(&w, "flavor_id", f.FlavorID)
+	return `SELECT COALESCE(sum(n), 0) FROM result_count` + w.sql(), w.args, true
 }
 
 // resultPageRow is a row of resultPage: a result and, in one pass, the
