@@ -111,12 +111,19 @@ func compactJSONB(b []byte) []byte {
 
 // GetResult returns a result by id, also when it is hidden.
 func (s *Store) GetResult(ctx context.Context, id uuid.UUID) (perf.Result, error) {
-	return s.getResult(ctx, s.db, id)
+	return s.getResult(ctx, nil, id)
 }
 
-func (s *Store) getResult(ctx context.Context, q sqlx.QueryerContext, id uuid.UUID) (perf.Result, error) {
+func (s *Store) getResult(ctx context.Context, tx *sqlx.Tx, id uuid.UUID) (perf.Result, error) {
 	var row resultRow
-	err := sqlx.GetContext(ctx, q, &row, resultSelect+` WHERE r.id = $1`, id)
+	stmt, err := s.prepared(ctx, resultSelect+` WHERE r.id = $1`)
+	if err != nil {
+		return perf.Result{}, err
+	}
+	if tx != nil {
+		stmt = tx.StmtxContext(ctx, stmt)
+	}
+	err = stmt.GetContext(ctx, &row, id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return perf.Result{}, resultNotFound(id)
 	}
@@ -134,6 +141,33 @@ func (s *Store) getResult(ctx context.Context, q sqlx.QueryerContext, id uuid.UU
 func resultNotFound(id uuid.UUID) error {
 	return perf.Errorf(perf.NotFound, "Result %s not found in the database", id)
 }
+
+// uploadCheck reads what the checks of an upload need: the benchmark's
+// status and schema, the flavor's status, which of the tags exist.
+const uploadCheck = `SELECT b.status::text AS b_status, b.json_schema::text AS json_schema, f.status::text AS f_status,
+	ARRAY(SELECT t.id::text FROM tag t WHERE t.id = ANY($3::uuid[])) AS tags
+	FROM (SELECT) x LEFT JOIN benchmark b ON b.id = $1 LEFT JOIN flavor f ON f.id = $2`
+
+// uploadInsert stores a result and its tags if the benchmark (with the
+// schema validated against, $10) and the flavor are still approved, and
+// returns it as resultSelect does.
+const uploadInsert = `WITH b AS (
+			SELECT id FROM benchmark WHERE id = $7 AND status = 'approved' AND json_schema::text = $10 FOR SHARE
+		), f AS (
+			SELECT id, site_id FROM flavor WHERE id = $8 AND status = 'approved' FOR SHARE
+		), r AS (
+			INSERT INTO result (id, uploader_sub, uploader_iss, upload_datetime, json, execution_datetime, benchmark_id, flavor_id, site_id, deleted)
+			SELECT $1, $2, $3, $4, $5::jsonb, $6, b.id, f.id, f.site_id, false FROM b, f
+			RETURNING *
+		), t AS (
+			INSERT INTO result_tags (result_id, tag_id) SELECT r.id, unnest($9::uuid[]) FROM r
+		)
+		SELECT r.id, r.upload_datetime, r.execution_datetime, r.json::text AS json, r.deleted, r.uploader_sub, r.uploader_iss,
+			r.benchmark_id, r.site_id, r.flavor_id,
+			COALESCE((SELECT jsonb_agg(jsonb_strip_nulls(jsonb_build_object('id', t.id, 'name', t.name, 'description', t.description)) ORDER BY t.name, t.id)
+				FROM tag t WHERE t.id = ANY($9::uuid[])), '[]')::text AS tags,
+			(SELECT v FROM catalog_version) AS cv
+		FROM r`
 
 // CreateResult checks what a new result points to and stores it, in the
 // order of API.md §5.5: benchmark (404, then 422 unless approved), flavor
@@ -157,9 +191,11 @@ func (s *Store) CreateResult(ctx context.Context, n perf.NewResult, check func(b
 		Tags    pq.StringArray `db:"tags"`
 	}
 	tagIDs := pq.Array(uuidStrings(n.TagIDs))
-	err := s.db.GetContext(ctx, &pre, `SELECT b.status::text AS b_status, b.json_schema::text AS json_schema, f.status::text AS f_status,
-		ARRAY(SELECT t.id::text FROM tag t WHERE t.id = ANY($3::uuid[])) AS tags
-		FROM (SELECT) x LEFT JOIN benchmark b ON b.id = $1 LEFT JOIN flavor f ON f.id = $2`, n.BenchmarkID, n.FlavorID, tagIDs)
+	stmt, err := s.prepared(ctx, uploadCheck)
+	if err != nil {
+		return perf.Result{}, err
+	}
+	err = stmt.GetContext(ctx, &pre, n.BenchmarkID, n.FlavorID, tagIDs)
 	if err != nil {
 		return perf.Result{}, mapError(err, "check result references")
 	}
@@ -195,23 +231,10 @@ func (s *Store) CreateResult(ctx context.Context, n perf.NewResult, check func(b
 		return perf.Result{}, err
 	}
 	var row resultRow
-	err = s.db.GetContext(ctx, &row, `WITH b AS (
-			SELECT id FROM benchmark WHERE id = $7 AND status = 'approved' AND json_schema::text = $10 FOR SHARE
-		), f AS (
-			SELECT id, site_id FROM flavor WHERE id = $8 AND status = 'approved' FOR SHARE
-		), r AS (
-			INSERT INTO result (id, uploader_sub, uploader_iss, upload_datetime, json, execution_datetime, benchmark_id, flavor_id, site_id, deleted)
-			SELECT $1, $2, $3, $4, $5::jsonb, $6, b.id, f.id, f.site_id, false FROM b, f
-			RETURNING *
-		), t AS (
-			INSERT INTO result_tags (result_id, tag_id) SELECT r.id, unnest($9::uuid[]) FROM r
-		)
-		SELECT r.id, r.upload_datetime, r.execution_datetime, r.json::text AS json, r.deleted, r.uploader_sub, r.uploader_iss,
-			r.benchmark_id, r.site_id, r.flavor_id,
-			COALESCE((SELECT jsonb_agg(jsonb_strip_nulls(jsonb_build_object('id', t.id, 'name', t.name, 'description', t.description)) ORDER BY t.name, t.id)
-				FROM tag t WHERE t.id = ANY($9::uuid[])), '[]')::text AS tags,
-			(SELECT v FROM catalog_version) AS cv
-		FROM r`,
+	if stmt, err = s.prepared(ctx, uploadInsert); err != nil {
+		return perf.Result{}, err
+	}
+	err = stmt.GetContext(ctx, &row,
 		n.ID, n.UploaderSub, n.UploaderIss, n.UploadDatetime, string(n.JSON), n.ExecutionDatetime, n.BenchmarkID, n.FlavorID,
 		tagIDs, string(pre.Schema))
 	switch {

@@ -8,6 +8,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/eosc-perf/api/src/perf"
@@ -19,6 +20,9 @@ import (
 type Store struct {
 	db  *sqlx.DB
 	cat catalogCache
+
+	stmtMu sync.Mutex
+	stmts  map[string]*sqlx.Stmt // see prepared
 }
 
 // PoolOptions bound the connection pool.
@@ -145,4 +149,25 @@ func mapError(err error, op string) error {
 	}
 	// Anything else is a connection-level failure (refused, reset, closed pool).
 	return &perf.Error{Kind: perf.Unavailable, Err: fmt.Errorf("store: %s: %w", op, err)}
+}
+
+// prepared returns the prepared statement of query, preparing it on first
+// use (issue 11: the fixed hot queries — a result by id, the upload's two
+// statements — are parsed and planned once per connection, not per call).
+// database/sql prepares it again on each pooled connection as needed.
+func (s *Store) prepared(ctx context.Context, query string) (*sqlx.Stmt, error) {
+	s.stmtMu.Lock()
+	defer s.stmtMu.Unlock()
+	if st, ok := s.stmts[query]; ok {
+		return st, nil
+	}
+	st, err := s.db.PreparexContext(ctx, query)
+	if err != nil {
+		return nil, mapError(err, "prepare")
+	}
+	if s.stmts == nil {
+		s.stmts = map[string]*sqlx.Stmt{}
+	}
+	s.stmts[query] = st
+	return st, nil
 }
