@@ -263,7 +263,6 @@ func foreignKeyViolation(err error) bool {
 // inside one transaction, under row locks: the path taken when the catalog
 // changed between CreateResult's checks and its insert.
 func (s *Store) createResultLocked(ctx context.Context, n perf.NewResult, check func(b perf.Benchmark) error) (perf.Result, error) {
-	var out perf.Result
 	err := s.WithTx(ctx, func(tx *sqlx.Tx) error {
 		var b perf.Benchmark
 		err := tx.GetContext(ctx, &b, `SELECT `+benchmarkColumns+` FROM benchmark WHERE id = $1 FOR SHARE`, n.BenchmarkID)
@@ -302,10 +301,15 @@ func (s *Store) createResultLocked(ctx context.Context, n perf.NewResult, check 
 		if err := insertTags(ctx, tx, n.ID, n.TagIDs, "Integrity error"); err != nil {
 			return err
 		}
-		out, err = s.getResult(ctx, tx, n.ID)
-		return err
+		return nil
 	})
-	return out, err
+	if err != nil {
+		return perf.Result{}, err
+	}
+	// Read after the commit: building the result may read the catalog on
+	// another pooled connection, which must not wait while this
+	// transaction holds one.
+	return s.getResult(ctx, nil, n.ID)
 }
 
 // checkTags answers 404 for the first tag id that does not exist, and

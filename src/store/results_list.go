@@ -4,17 +4,23 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/eosc-perf/api/src/perf"
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 )
 
 // resultWhere renders a result filter on the alias r only (joined tables
 // are reached through EXISTS), so the count query needs no joins.
-func resultWhere(f perf.ResultFilter) *where {
+//
+// noRecheck is as for jsonFiltersKnown (nil: not known).
+func resultWhere(f perf.ResultFilter, noRecheck []bool) *where {
 	var w where
 	if !f.IncludeDeleted {
 		w.conds = append(w.conds, "NOT r.deleted")
@@ -30,7 +36,7 @@ func resultWhere(f perf.ResultFilter) *where {
 	for _, id := range f.TagIDs {
 		w.add("EXISTS (SELECT 1 FROM result_tags rt WHERE rt.result_id = r.id AND rt.tag_id = %s)", id)
 	}
-	jsonFiltersSQL(&w, f.Filters)
+	jsonFiltersKnown(&w, f.Filters, noRecheck)
 	// :search (API.md §3.9): each term is a substring of the benchmark name
 	// (image:tag), the site name or address or the flavor name, or exactly
 	// the name of one of the result's tags.
@@ -50,13 +56,32 @@ func resultWhere(f perf.ResultFilter) *where {
 // queries and what they cost.
 func (s *Store) ListResults(ctx context.Context, f perf.ResultFilter, sort []perf.SortKey, p perf.Page) (perf.List[perf.Result], error) {
 	l := perf.List[perf.Result]{Page: p}
-	w := resultWhere(f)
+	var db sqlx.QueryerContext = s.db
+	var noRecheck []bool
+	release := func() {}
+	if paths := leafFilters(f.Filters); slices.ContainsFunc(paths, func(p []string) bool { return p != nil }) {
+		// Which filter paths have recheck rows, and the page, read in one
+		// snapshot, so that the indexed-only conditions are exact.
+		tx, err := s.db.BeginTxx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
+		if err != nil {
+			return l, mapError(err, "begin")
+		}
+		defer tx.Rollback() //nolint:errcheck // read only; a no-op after release
+		// Released before the catalog may be read: a request must never
+		// hold one pooled connection while waiting for another.
+		release = func() { _ = tx.Rollback() }
+		if noRecheck, err = withoutRecheck(ctx, tx, paths); err != nil {
+			return l, err
+		}
+		db = tx
+	}
+	w := resultWhere(f, noRecheck)
 	nFilter := len(w.args) // the count takes the filter's parameters only
 	count := func() error {
 		if q, args, ok := countedTotal(f); ok {
-			return mapError(s.db.GetContext(ctx, &l.Total, q, args...), "count results")
+			return mapError(sqlx.GetContext(ctx, db, &l.Total, q, args...), "count results")
 		}
-		err := s.db.GetContext(ctx, &l.Total, `SELECT count(*) FROM result r`+w.sql(), w.args[:nFilter]...)
+		err := sqlx.GetContext(ctx, db, &l.Total, `SELECT count(*) FROM result r`+w.sql(), w.args[:nFilter]...)
 		return mapError(err, "count results")
 	}
 	onePass := len(f.Filters) > 0 || len(f.Terms) > 0
@@ -73,7 +98,7 @@ func (s *Store) ListResults(ctx context.Context, f perf.ResultFilter, sort []per
 		return l, err
 	}
 	var rows []resultPageRow
-	if err := s.db.SelectContext(ctx, &rows, q, w.args...); err != nil {
+	if err := sqlx.SelectContext(ctx, db, &rows, q, w.args...); err != nil {
 		return l, mapError(err, "list results")
 	}
 	if onePass {
@@ -87,12 +112,30 @@ func (s *Store) ListResults(ctx context.Context, f perf.ResultFilter, sort []per
 			return l, count()
 		}
 	}
+	release()
 	rs := make([]resultRow, len(rows))
 	for i, r := range rows {
 		rs[i] = r.resultRow
 	}
 	l.Items, err = s.results(ctx, rs)
 	return l, err
+}
+
+// withoutRecheck reports, for each non-nil path, whether result_leaf holds
+// no recheck row there (one statement for all paths).
+func withoutRecheck(ctx context.Context, db sqlx.QueryerContext, paths [][]string) ([]bool, error) {
+	var w where
+	var cols []string
+	for _, p := range paths {
+		if p == nil {
+			cols = append(cols, "false")
+			continue
+		}
+		cols = append(cols, "NOT EXISTS (SELECT 1 FROM result_leaf WHERE path = "+w.arg(pq.Array(p))+"::text[] AND txt IS NULL)")
+	}
+	var out pq.BoolArray
+	err := sqlx.GetContext(ctx, db, &out, "SELECT ARRAY["+strings.Join(cols, ", ")+"]::boolean[]", w.args...)
+	return out, mapError(err, "check recheck rows")
 }
 
 // countedTotal returns the query of f's total from result_count (migration

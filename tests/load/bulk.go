@@ -16,6 +16,7 @@ type dataset struct {
 	IDs      []uuid.UUID // every loaded result, hidden ones too
 	Visible  int
 	TagLinks int
+	Phases   string // how long the load's phases took
 }
 
 // Shape of the generated data.
@@ -36,6 +37,7 @@ func bulkLoad(ctx context.Context, db *sql.DB, rng *rand.Rand, cat catalog, samp
 	type link struct{ result, tag uuid.UUID }
 	var links []link
 
+	tCopy := time.Now()
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return ds, err
@@ -127,6 +129,7 @@ func bulkLoad(ctx context.Context, db *sql.DB, rng *rand.Rand, cat catalog, samp
 	if err := stmt.Close(); err != nil {
 		return ds, err
 	}
+	tLeaves := time.Now()
 	if _, err := tx.ExecContext(ctx, `INSERT INTO result_leaf (result_id, path, kind, num, txt)
 		SELECT r.id, l.path, l.kind, l.num, l.txt FROM new_ids n JOIN result r ON r.id = n.id CROSS JOIN LATERAL result_leaves(r.json) l`); err != nil {
 		return ds, fmt.Errorf("result leaves: %w", err)
@@ -134,6 +137,7 @@ func bulkLoad(ctx context.Context, db *sql.DB, rng *rand.Rand, cat catalog, samp
 	if _, err := tx.ExecContext(ctx, `ALTER TABLE result ENABLE TRIGGER result_leaf_sync`); err != nil {
 		return ds, err
 	}
+	tIndexes := time.Now()
 	for _, def := range rebuild {
 		if _, err := tx.ExecContext(ctx, def); err != nil {
 			return ds, fmt.Errorf("%s: %w", def, err)
@@ -142,6 +146,8 @@ func bulkLoad(ctx context.Context, db *sql.DB, rng *rand.Rand, cat catalog, samp
 	if err := tx.Commit(); err != nil {
 		return ds, err
 	}
+	ds.Phases = fmt.Sprintf("COPY %s, leaves %s, indexes %s", tLeaves.Sub(tCopy).Round(time.Second),
+		tIndexes.Sub(tLeaves).Round(time.Second), time.Since(tIndexes).Round(time.Second))
 	ds.TagLinks = len(links)
 	// VACUUM cannot run inside a transaction; the pool's connection runs
 	// it on its own.

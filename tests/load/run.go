@@ -100,7 +100,7 @@ func benchmark(ctx context.Context, cfg config, stdout, log io.Writer) (ok bool,
 		loadTime := time.Since(t0)
 		ds.IDs, ds.Visible, ds.TagLinks = append(ds.IDs, more.IDs...), ds.Visible+more.Visible, ds.TagLinks+more.TagLinks
 		sd.ids = ds.IDs
-		fmt.Fprintf(log, "loaded in %s (with VACUUM ANALYZE)\n", loadTime.Round(time.Millisecond))
+		fmt.Fprintf(log, "loaded in %s (%s, then VACUUM ANALYZE)\n", loadTime.Round(time.Millisecond), more.Phases)
 		if cfg.Hold {
 			fmt.Fprintf(stdout, "server:    %s (pid %d, log %s)\ndatabase:  %s\nsuperuser: %s\nCtrl-C to stop and clean up\n",
 				e.url, e.server.cmd.Process.Pid, e.server.logPath, e.dsn, e.cluster.SuperDSN())
