@@ -10,6 +10,11 @@
 -- whichever program writes: this service, upstream 1.2.3 (which knows
 -- nothing of the table) or psql. Everything is additive: upstream's tables
 -- and columns are untouched, and dropping this migration loses nothing.
+-- The triggers run with the privileges of the writing role: a program
+-- that writes result, benchmark, site or flavor as another role than the
+-- one that ran this migration (upstream's deployment used one role for
+-- both) needs INSERT, UPDATE and DELETE on result_leaf, result_count and
+-- catalog_version.
 --
 -- What a row holds (src/store/results_filter.go relies on exactly this):
 --   * one row per key reachable from the document's root through objects

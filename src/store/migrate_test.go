@@ -345,6 +345,13 @@ func TestSchemaIndexesServeTheQueries(t *testing.T) {
 		{"uploader's results use the uploader index",
 			`SELECT id FROM result WHERE uploader_iss = 'i' AND uploader_sub = 's'`, "result_uploader_idx"},
 		{"claims of a result use the result_id index", `SELECT id FROM claim WHERE result_id = '00000000-0000-4000-8000-000000000000'`, "claim_result_id_idx"},
+		{"a number filter's ids come from result_leaf_num_idx",
+			`SELECT result_id FROM result_leaf WHERE path = '{a,b}' AND num > 5`, "result_leaf_num_idx"},
+		{"a string filter's ids come from result_leaf_txt_idx",
+			`SELECT result_id FROM result_leaf WHERE path = '{a,b}' AND txt = 'x'`, "result_leaf_txt_idx"},
+		{"recheck rows by path", `SELECT result_id FROM result_leaf WHERE path = '{a}' AND txt IS NULL`, "result_leaf_recheck_idx"},
+		{"visibility of matched ids", `SELECT id, execution_datetime FROM result WHERE NOT deleted AND id = '00000000-0000-4000-8000-000000000000'`,
+			"result_visible_id_idx"},
 	}
 	// One connection, so the planner settings apply to every EXPLAIN.
 	conn, err := db.Conn(testContext(t))
