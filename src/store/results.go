@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -83,28 +84,40 @@ func (s *Store) results(ctx context.Context, rows []resultRow) ([]perf.Result, e
 
 // compactJSONB removes, in place, the blank that PostgreSQL's jsonb output
 // puts after every ',' and ':' between tokens (it writes no other
-// whitespace outside strings), so documents are emitted compactly.
+// whitespace outside strings), so documents are emitted compactly. Strings
+// are copied whole (their end found with bytes.IndexByte).
 func compactJSONB(b []byte) []byte {
-	w := 0
-	inString := false
-	for r := 0; r < len(b); r++ {
+	w, r, n := 0, 0, len(b)
+	for r < n {
 		c := b[r]
-		b[w] = c
-		w++
-		switch {
-		case inString:
-			if c == '\\' && r+1 < len(b) {
-				r++
-				b[w] = b[r]
-				w++
-			} else if c == '"' {
-				inString = false
-			}
-		case c == '"':
-			inString = true
-		case (c == ',' || c == ':') && r+1 < len(b) && b[r+1] == ' ':
+		if c != '"' {
+			b[w] = c
+			w++
 			r++
+			if (c == ',' || c == ':') && r < n && b[r] == ' ' {
+				r++
+			}
+			continue
 		}
+		end := r + 1 // just after the closing quote, once found
+		for {
+			i := bytes.IndexByte(b[end:], '"')
+			if i < 0 {
+				end = n
+				break
+			}
+			end += i
+			k := end - 1
+			for k > r && b[k] == '\\' {
+				k--
+			}
+			end++
+			if (end-2-k)%2 == 0 { // an even number of backslashes: not escaped
+				break
+			}
+		}
+		w += copy(b[w:], b[r:end])
+		r = end
 	}
 	return b[:w]
 }
