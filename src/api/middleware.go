@@ -17,10 +17,12 @@ import (
 // middleware wraps the router, outermost first: logger, request id, access
 // log and metrics, panic recovery, the record of requests in flight,
 // reverse-proxy prefix, URL length and query limits, the bound on heavy
-// requests in flight, body limit, CORS.
+// requests in flight, body limit, CORS, ETag and compression
+// (conditional.go).
 // It wraps the router instead of using mux's Use because Use only runs for
 // matched routes and these must also cover 404/405 answers.
 func (s *server) middleware(h http.Handler) http.Handler {
+	h = conditional(h)
 	h = s.cors(h)
 	h = s.limitBody(h)
 	h = s.limitHeavy(h)

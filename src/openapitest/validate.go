@@ -48,6 +48,15 @@ func (v *Validator) Validate(req *http.Request, status int, header http.Header, 
 	}
 	v.record(op.OperationID)
 
+	if status == http.StatusNotModified {
+		// EXTENSIONS.md §X5: the answer to a GET whose If-None-Match holds
+		// the current ETag, for any operation: no body, the ETag again.
+		if method != http.MethodGet || req.Header.Get("If-None-Match") == "" || len(body) != 0 || header.Get("ETag") == "" {
+			return fmt.Errorf("%s: 304 must answer a GET with If-None-Match, with an ETag and no body (%d bytes, ETag %q)",
+				op.OperationID, len(body), header.Get("ETag"))
+		}
+		return nil
+	}
 	resp := op.Responses.Status(status)
 	if resp == nil {
 		return fmt.Errorf("%s: status %d is not declared (declared: %v)", op.OperationID, status, declared(op))

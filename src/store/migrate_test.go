@@ -71,10 +71,11 @@ func count(t *testing.T, db *sql.DB, query string, args ...any) int {
 
 // ourObjects counts what the migration creates: tables other than goose's,
 // the enum type and the pg_trgm extension.
-// wantObjects is what ourObjects counts on a current schema: 11 tables
-// (alembic_version among them; personal_access_token from 00012), the enum
+// wantObjects is what ourObjects counts on a current schema: 14 tables
+// (alembic_version among them; result_leaf, result_count and
+// catalog_version from 00011; personal_access_token from 00012), the enum
 // and the extension.
-const wantObjects = 13
+const wantObjects = 16
 
 func ourObjects(t *testing.T, db *sql.DB) int {
 	return count(t, db, `SELECT
@@ -358,6 +359,13 @@ func TestSchemaIndexesServeTheQueries(t *testing.T) {
 		{"uploader's results use the uploader index",
 			`SELECT id FROM result WHERE uploader_iss = 'i' AND uploader_sub = 's'`, "result_uploader_idx"},
 		{"claims of a result use the result_id index", `SELECT id FROM claim WHERE result_id = '00000000-0000-4000-8000-000000000000'`, "claim_result_id_idx"},
+		{"a number filter's ids come from result_leaf_num_idx",
+			`SELECT result_id FROM result_leaf WHERE path = '{a,b}' AND num > 5`, "result_leaf_num_idx"},
+		{"a string filter's ids come from result_leaf_txt_idx",
+			`SELECT result_id FROM result_leaf WHERE path = '{a,b}' AND txt = 'x'`, "result_leaf_txt_idx"},
+		{"recheck rows by path", `SELECT result_id FROM result_leaf WHERE path = '{a}' AND txt IS NULL`, "result_leaf_recheck_idx"},
+		{"visibility of matched ids", `SELECT id, execution_datetime FROM result WHERE NOT deleted AND id = '00000000-0000-4000-8000-000000000000'`,
+			"result_visible_id_idx"},
 	}
 	// One connection, so the planner settings apply to every EXPLAIN.
 	conn, err := db.Conn(testContext(t))

@@ -5,14 +5,15 @@ import (
 	"fmt"
 
 	"github.com/eosc-perf/api/src/perf"
+	"github.com/jmoiron/sqlx"
 )
 
 // selectPage reads the rows of a page of results one by one, adding up the
 // size of their documents: a page whose documents pass maxPageBytes is
 // refused as soon as it does (422 on per_page), so that one request cannot
 // hold per_page documents of up to MAX_BODY_BYTES each in memory.
-func (s *Store) selectPage(ctx context.Context, q string, args []any) ([]resultPageRow, error) {
-	rs, err := s.db.QueryxContext(ctx, q, args...)
+func (s *Store) selectPage(ctx context.Context, db sqlx.QueryerContext, q string, args []any) ([]resultPageRow, error) {
+	rs, err := db.QueryxContext(ctx, q, args...)
 	if err != nil {
 		return nil, mapError(err, "list results")
 	}
@@ -24,7 +25,7 @@ func (s *Store) selectPage(ctx context.Context, q string, args []any) ([]resultP
 		if err := rs.StructScan(&r); err != nil {
 			return nil, mapError(err, "list results")
 		}
-		size += int64(len(r.JSON) + len(r.JSONSchema))
+		size += int64(len(r.JSON))
 		if s.maxPageBytes > 0 && size > s.maxPageBytes {
 			return nil, perf.FieldErrors("query", map[string]any{"per_page": []string{
 				fmt.Sprintf("The results of this page exceed %d bytes: ask for fewer per page.", s.maxPageBytes)}})

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -22,84 +23,131 @@ var resultSort = map[string]string{
 	"site_address": "s.address", "deleted": "r.deleted", "uploader_sub": "r.uploader_sub", "uploader_iss": "r.uploader_iss",
 }
 
-// resultColumns read a result with its benchmark, site, flavor and tags
-// on the aliases r, b, s and f (see resultJoins). The document and the tags
-// come as JSON text, passed through untouched. Tags are rendered by
-// PostgreSQL in the Tag representation (null description omitted), ordered
-// by name.
+// resultColumns read a result's own columns on the alias r, its tags and
+// the catalog's version; its benchmark, site and flavor come from the
+// catalog cache (catalog.go). The document and the tags come as JSON text;
+// tags are rendered by PostgreSQL in the Tag representation (null
+// description omitted), ordered by name.
 const resultColumns = `SELECT r.id, r.upload_datetime, r.execution_datetime, r.json::text AS json, r.deleted,
-	r.uploader_sub, r.uploader_iss,
-	b.id AS b_id, b.upload_datetime AS b_upload, b.docker_image, b.docker_tag, b.url, b.json_schema::text AS json_schema, b.description AS b_description,
-	s.id AS s_id, s.upload_datetime AS s_upload, s.name AS s_name, s.address, s.description AS s_description,
-	f.id AS f_id, f.upload_datetime AS f_upload, f.name AS f_name, f.description AS f_description,
+	r.uploader_sub, r.uploader_iss, r.benchmark_id, r.site_id, r.flavor_id,
 	COALESCE((SELECT jsonb_agg(jsonb_strip_nulls(jsonb_build_object('id', t.id, 'name', t.name, 'description', t.description)) ORDER BY t.name, t.id)
-		FROM result_tags rt JOIN tag t ON t.id = rt.tag_id WHERE rt.result_id = r.id), '[]')::text AS tags`
-
-// resultJoins joins a result r to its benchmark b, site s and flavor f.
-const resultJoins = `
-	JOIN benchmark b ON b.id = r.benchmark_id
-	JOIN site s ON s.id = r.site_id
-	JOIN flavor f ON f.id = r.flavor_id`
+		FROM result_tags rt JOIN tag t ON t.id = rt.tag_id WHERE rt.result_id = r.id), '[]')::text AS tags,
+	(SELECT v FROM catalog_version) AS cv`
 
 // resultSelect reads results with resultColumns.
 const resultSelect = resultColumns + `
-	FROM result r` + resultJoins
+	FROM result r`
 
 // resultRow is one row of resultSelect.
 type resultRow struct {
-	ID           uuid.UUID `db:"id"`
-	Upload       time.Time `db:"upload_datetime"`
-	Execution    time.Time `db:"execution_datetime"`
-	JSON         []byte    `db:"json"`
-	Deleted      bool      `db:"deleted"`
-	UploaderSub  string    `db:"uploader_sub"`
-	UploaderIss  string    `db:"uploader_iss"`
-	BID          uuid.UUID `db:"b_id"`
-	BUpload      time.Time `db:"b_upload"`
-	DockerImage  string    `db:"docker_image"`
-	DockerTag    string    `db:"docker_tag"`
-	URL          string    `db:"url"`
-	JSONSchema   []byte    `db:"json_schema"`
-	BDescription *string   `db:"b_description"`
-	SID          uuid.UUID `db:"s_id"`
-	SUpload      time.Time `db:"s_upload"`
-	SName        string    `db:"s_name"`
-	Address      string    `db:"address"`
-	SDescription *string   `db:"s_description"`
-	FID          uuid.UUID `db:"f_id"`
-	FUpload      time.Time `db:"f_upload"`
-	FName        string    `db:"f_name"`
-	FDescription *string   `db:"f_description"`
-	Tags         []byte    `db:"tags"`
+	ID          uuid.UUID `db:"id"`
+	Upload      time.Time `db:"upload_datetime"`
+	Execution   time.Time `db:"execution_datetime"`
+	JSON        []byte    `db:"json"`
+	Deleted     bool      `db:"deleted"`
+	UploaderSub string    `db:"uploader_sub"`
+	UploaderIss string    `db:"uploader_iss"`
+	BenchmarkID uuid.UUID `db:"benchmark_id"`
+	SiteID      uuid.UUID `db:"site_id"`
+	FlavorID    uuid.UUID `db:"flavor_id"`
+	Tags        []byte    `db:"tags"`
+	Version     int64     `db:"cv"`
 }
 
-func (r resultRow) result() perf.Result {
-	return perf.Result{
-		ID: r.ID, UploadDatetime: r.Upload, ExecutionDatetime: r.Execution, JSON: r.JSON, Deleted: r.Deleted,
-		Uploader: perf.Uploader{UploaderSub: r.UploaderSub, UploaderIss: r.UploaderIss},
-		Benchmark: perf.Benchmark{ID: r.BID, UploadDatetime: r.BUpload, DockerImage: r.DockerImage, DockerTag: r.DockerTag,
-			URL: r.URL, JSONSchema: r.JSONSchema, Description: r.BDescription},
-		Site:     perf.Site{ID: r.SID, UploadDatetime: r.SUpload, Name: r.SName, Address: r.Address, Description: r.SDescription},
-		Flavor:   perf.Flavor{ID: r.FID, UploadDatetime: r.FUpload, Name: r.FName, Description: r.FDescription, SiteID: r.SID},
-		TagsJSON: r.Tags,
+// results converts rows with a catalog snapshot at least as new as every
+// row's version.
+func (s *Store) results(ctx context.Context, rows []resultRow) ([]perf.Result, error) {
+	if len(rows) == 0 {
+		return []perf.Result{}, nil
 	}
+	var version int64
+	refs := make([][3]uuid.UUID, len(rows))
+	for i, r := range rows {
+		version = max(version, r.Version)
+		refs[i] = [3]uuid.UUID{r.BenchmarkID, r.SiteID, r.FlavorID}
+	}
+	c, err := s.catalogAt(ctx, version, refs)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]perf.Result, len(rows))
+	for i, r := range rows {
+		out[i] = perf.Result{
+			ID: r.ID, UploadDatetime: r.Upload, ExecutionDatetime: r.Execution, JSON: compactJSONB(r.JSON), Deleted: r.Deleted,
+			Uploader:  perf.Uploader{UploaderSub: r.UploaderSub, UploaderIss: r.UploaderIss},
+			Benchmark: c.benchmarks[r.BenchmarkID], Site: c.sites[r.SiteID], Flavor: c.flavors[r.FlavorID],
+			TagsJSON: compactJSONB(r.Tags),
+		}
+	}
+	return out, nil
+}
+
+// compactJSONB removes, in place, the blank that PostgreSQL's jsonb output
+// puts after every ',' and ':' between tokens (it writes no other
+// whitespace outside strings), so documents are emitted compactly. Strings
+// are copied whole (their end found with bytes.IndexByte).
+func compactJSONB(b []byte) []byte {
+	w, r, n := 0, 0, len(b)
+	for r < n {
+		c := b[r]
+		if c != '"' {
+			b[w] = c
+			w++
+			r++
+			if (c == ',' || c == ':') && r < n && b[r] == ' ' {
+				r++
+			}
+			continue
+		}
+		end := r + 1 // just after the closing quote, once found
+		for {
+			i := bytes.IndexByte(b[end:], '"')
+			if i < 0 {
+				end = n
+				break
+			}
+			end += i
+			k := end - 1
+			for k > r && b[k] == '\\' {
+				k--
+			}
+			end++
+			if (end-2-k)%2 == 0 { // an even number of backslashes: not escaped
+				break
+			}
+		}
+		w += copy(b[w:], b[r:end])
+		r = end
+	}
+	return b[:w]
 }
 
 // GetResult returns a result by id, also when it is hidden.
 func (s *Store) GetResult(ctx context.Context, id uuid.UUID) (perf.Result, error) {
-	return getResult(ctx, s.db, id)
+	return s.getResult(ctx, nil, id)
 }
 
-func getResult(ctx context.Context, q sqlx.QueryerContext, id uuid.UUID) (perf.Result, error) {
+func (s *Store) getResult(ctx context.Context, tx *sqlx.Tx, id uuid.UUID) (perf.Result, error) {
 	var row resultRow
-	err := sqlx.GetContext(ctx, q, &row, resultSelect+` WHERE r.id = $1`, id)
+	stmt, err := s.prepared(ctx, resultSelect+` WHERE r.id = $1`)
+	if err != nil {
+		return perf.Result{}, err
+	}
+	if tx != nil {
+		stmt = tx.StmtxContext(ctx, stmt)
+	}
+	err = stmt.GetContext(ctx, &row, id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return perf.Result{}, resultNotFound(id)
 	}
 	if err != nil {
 		return perf.Result{}, mapError(err, "get result")
 	}
-	return row.result(), nil
+	rs, err := s.results(ctx, []resultRow{row})
+	if err != nil {
+		return perf.Result{}, err
+	}
+	return rs[0], nil
 }
 
 // resultNotFound is upstream's 404 text for results.
@@ -107,13 +155,127 @@ func resultNotFound(id uuid.UUID) error {
 	return perf.Errorf(perf.NotFound, "Result %s not found in the database", id)
 }
 
+// uploadCheck reads what the checks of an upload need: the benchmark's
+// status and schema, the flavor's status, which of the tags exist.
+const uploadCheck = `SELECT b.status::text AS b_status, b.json_schema::text AS json_schema, f.status::text AS f_status,
+	ARRAY(SELECT t.id::text FROM tag t WHERE t.id = ANY($3::uuid[])) AS tags
+	FROM (SELECT) x LEFT JOIN benchmark b ON b.id = $1 LEFT JOIN flavor f ON f.id = $2`
+
+// uploadInsert stores a result and its tags if the benchmark (with the
+// schema validated against, $10) and the flavor are still approved, and
+// returns it as resultSelect does.
+const uploadInsert = `WITH b AS (
+			SELECT id FROM benchmark WHERE id = $7 AND status = 'approved' AND json_schema::text = $10 FOR SHARE
+		), f AS (
+			SELECT id, site_id FROM flavor WHERE id = $8 AND status = 'approved' FOR SHARE
+		), r AS (
+			INSERT INTO result (id, uploader_sub, uploader_iss, upload_datetime, json, execution_datetime, benchmark_id, flavor_id, site_id, deleted)
+			SELECT $1, $2, $3, $4, $5::jsonb, $6, b.id, f.id, f.site_id, false FROM b, f
+			RETURNING *
+		), t AS (
+			INSERT INTO result_tags (result_id, tag_id) SELECT r.id, unnest($9::uuid[]) FROM r
+		)
+		SELECT r.id, r.upload_datetime, r.execution_datetime, r.json::text AS json, r.deleted, r.uploader_sub, r.uploader_iss,
+			r.benchmark_id, r.site_id, r.flavor_id,
+			COALESCE((SELECT jsonb_agg(jsonb_strip_nulls(jsonb_build_object('id', t.id, 'name', t.name, 'description', t.description)) ORDER BY t.name, t.id)
+				FROM tag t WHERE t.id = ANY($9::uuid[])), '[]')::text AS tags,
+			(SELECT v FROM catalog_version) AS cv
+		FROM r`
+
 // CreateResult checks what a new result points to and stores it, in the
 // order of API.md §5.5: benchmark (404, then 422 unless approved), flavor
 // (likewise), each tag (404); check (the schema validation, given the
 // benchmark) runs after those; the site comes from the flavor. It returns
 // the stored result.
+//
+// The document is validated before any row lock is taken and without
+// holding a connection (issue 11): one statement reads what the checks
+// need, check runs, and one statement inserts the result and its tags,
+// locking the benchmark and flavor only if they are still approved and the
+// schema is the one validated against. Two round trips in all. Should
+// anything have changed in between (a new schema, a deleted tag), the
+// upload is redone by createResultLocked, which checks and validates under
+// the locks.
 func (s *Store) CreateResult(ctx context.Context, n perf.NewResult, check func(b perf.Benchmark) error) (perf.Result, error) {
-	var out perf.Result
+	var pre struct {
+		BStatus *string        `db:"b_status"`
+		Schema  []byte         `db:"json_schema"`
+		FStatus *string        `db:"f_status"`
+		Tags    pq.StringArray `db:"tags"`
+	}
+	tagIDs := pq.Array(uuidStrings(n.TagIDs))
+	stmt, err := s.prepared(ctx, uploadCheck)
+	if err != nil {
+		return perf.Result{}, err
+	}
+	err = stmt.GetContext(ctx, &pre, n.BenchmarkID, n.FlavorID, tagIDs)
+	if err != nil {
+		return perf.Result{}, mapError(err, "check result references")
+	}
+	switch {
+	case pre.Schema == nil:
+		return perf.Result{}, benchmarkNotFound(n.BenchmarkID)
+	case pre.BStatus == nil || perf.Status(*pre.BStatus) != perf.Approved:
+		return perf.Result{}, perf.Errorf(perf.Invalid, "Benchmark %s not approved", n.BenchmarkID)
+	case pre.FStatus == nil:
+		// A flavor's status is never NULL for this service; a row whose
+		// status is NULL (upstream's default) counts as on review.
+		var exists bool
+		if err := s.db.GetContext(ctx, &exists, `SELECT EXISTS (SELECT 1 FROM flavor WHERE id = $1)`, n.FlavorID); err != nil {
+			return perf.Result{}, mapError(err, "get flavor")
+		}
+		if !exists {
+			return perf.Result{}, perf.Errorf(perf.NotFound, "Flavor %s not found in the database", n.FlavorID)
+		}
+		return perf.Result{}, perf.Errorf(perf.Invalid, "Flavor %s not approved", n.FlavorID)
+	case perf.Status(*pre.FStatus) != perf.Approved:
+		return perf.Result{}, perf.Errorf(perf.Invalid, "Flavor %s not approved", n.FlavorID)
+	}
+	have := make(map[string]bool, len(pre.Tags))
+	for _, id := range pre.Tags {
+		have[id] = true
+	}
+	for _, id := range n.TagIDs {
+		if !have[id.String()] {
+			return perf.Result{}, perf.Errorf(perf.NotFound, "Tag %s not found in the database", id)
+		}
+	}
+	if err := check(perf.Benchmark{ID: n.BenchmarkID, JSONSchema: pre.Schema, Status: perf.Approved}); err != nil {
+		return perf.Result{}, err
+	}
+	var row resultRow
+	if stmt, err = s.prepared(ctx, uploadInsert); err != nil {
+		return perf.Result{}, err
+	}
+	err = stmt.GetContext(ctx, &row,
+		n.ID, n.UploaderSub, n.UploaderIss, n.UploadDatetime, string(n.JSON), n.ExecutionDatetime, n.BenchmarkID, n.FlavorID,
+		tagIDs, string(pre.Schema))
+	switch {
+	case uniqueViolation(err):
+		return perf.Result{}, perf.Errorf(perf.Conflict, "Integrity error")
+	case errors.Is(err, sql.ErrNoRows) || foreignKeyViolation(err):
+		// Something changed since the checks: do it all again under locks.
+		return s.createResultLocked(ctx, n, check)
+	case err != nil:
+		return perf.Result{}, mapError(err, "create result")
+	}
+	rs, err := s.results(ctx, []resultRow{row})
+	if err != nil {
+		return perf.Result{}, err
+	}
+	return rs[0], nil
+}
+
+// foreignKeyViolation reports whether err is a foreign-key violation.
+func foreignKeyViolation(err error) bool {
+	var pe *pq.Error
+	return errors.As(err, &pe) && pe.Code == codeForeignKeyViolation
+}
+
+// createResultLocked is CreateResult with every check and the validation
+// inside one transaction, under row locks: the path taken when the catalog
+// changed between CreateResult's checks and its insert.
+func (s *Store) createResultLocked(ctx context.Context, n perf.NewResult, check func(b perf.Benchmark) error) (perf.Result, error) {
 	err := s.WithTx(ctx, func(tx *sqlx.Tx) error {
 		var b perf.Benchmark
 		err := tx.GetContext(ctx, &b, `SELECT `+benchmarkColumns+` FROM benchmark WHERE id = $1 FOR SHARE`, n.BenchmarkID)
@@ -152,10 +314,15 @@ func (s *Store) CreateResult(ctx context.Context, n perf.NewResult, check func(b
 		if err := insertTags(ctx, tx, n.ID, n.TagIDs, "Integrity error"); err != nil {
 			return err
 		}
-		out, err = getResult(ctx, tx, n.ID)
-		return err
+		return nil
 	})
-	return out, err
+	if err != nil {
+		return perf.Result{}, err
+	}
+	// Read after the commit: building the result may read the catalog on
+	// another pooled connection, which must not wait while this
+	// transaction holds one.
+	return s.getResult(ctx, nil, n.ID)
 }
 
 // checkTags answers 404 for the first tag id that does not exist, and

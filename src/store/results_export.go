@@ -40,12 +40,18 @@ var ErrExportTooLarge = errors.New("export too large")
 // each result, for the CSV columns.
 func (s *Store) ExportResults(ctx context.Context, f perf.ResultFilter, sort []perf.SortKey, columns [][]string, maxRows int,
 	start func(total int) error, emit func(r perf.Result, cells []string) error) error {
+	// The results' catalog comes from the cache (catalog.go); reading it
+	// now makes it unlikely that a batch must reload it on a second pooled
+	// connection while the export's transaction holds one.
+	if _, err := s.catalogAt(ctx, 0, nil); err != nil {
+		return err
+	}
 	tx, err := s.db.BeginTxx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
 	if err != nil {
 		return mapError(err, "begin export")
 	}
 	defer tx.Rollback() //nolint:errcheck // read-only
-	w := resultWhere(f)
+	w := resultWhere(f, nil)
 	nFilter := len(w.args)
 	var total int
 	if err := tx.GetContext(ctx, &total, `SELECT count(*) FROM result r`+w.sql(), w.args[:nFilter]...); err != nil {
@@ -71,7 +77,7 @@ func (s *Store) ExportResults(ctx context.Context, f perf.ResultFilter, sort []p
 		}
 		cells = `, ARRAY[` + strings.Join(exprs, ", ") + `] AS cells`
 	}
-	q := resultColumns + cells + ` FROM result r` + resultJoins + w.sql() + order
+	q := resultColumns + cells + ` FROM result r` + sortJoins(sort) + w.sql() + order
 	if _, err := tx.ExecContext(ctx, `DECLARE export NO SCROLL CURSOR FOR `+q, w.args...); err != nil {
 		return mapError(err, "declare export")
 	}
@@ -84,24 +90,31 @@ func (s *Store) ExportResults(ctx context.Context, f perf.ResultFilter, sort []p
 		if err != nil {
 			return mapError(err, "fetch export")
 		}
-		n := 0
+		var batch []resultRow
+		var cells [][]string
 		for rows.Next() {
 			var row exportRow
 			if err := rows.StructScan(&row); err != nil {
 				rows.Close()
 				return mapError(err, "scan export")
 			}
-			n++
-			if err := emit(row.result(), row.Cells); err != nil {
-				rows.Close()
-				return err
-			}
+			batch, cells = append(batch, row.resultRow), append(cells, row.Cells)
 		}
 		err = rows.Err()
 		rows.Close()
 		if err != nil {
 			return mapError(err, "fetch export")
 		}
+		results, err := s.results(ctx, batch)
+		if err != nil {
+			return err
+		}
+		for i, r := range results {
+			if err := emit(r, cells[i]); err != nil {
+				return err
+			}
+		}
+		n := len(batch)
 		if n < exportBatch {
 			return nil
 		}

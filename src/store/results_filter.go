@@ -52,6 +52,11 @@ import (
 //     planner cannot tell (containment selectivity is a fixed guess) and
 //     always takes the index; bounded loss against a large gain, so kept.
 //
+// Since migration 00011 (issue 11) filters on paths through objects are
+// answered from result_leaf's indexes (leafFilterSQL); the figures above
+// are those of the scan, which remains for paths with array indexes and
+// for the recheck rows.
+//
 // How a page with JSON filters or json.<path> sort keys is read (ids
 // first, count and page in one pass) is in resultPage (results.go). No
 // index can serve order comparisons or arbitrary sort paths; the GIN index
@@ -99,9 +104,38 @@ var boolCase = func() string {
 
 // jsonFiltersSQL appends one condition per filter (all must hold).
 func jsonFiltersSQL(w *where, fs []perf.JSONFilter) {
-	for _, f := range fs {
-		jsonFilterSQL(w, f)
+	jsonFiltersKnown(w, fs, nil)
+}
+
+// jsonFiltersKnown is jsonFiltersSQL when it is known, for the filters i
+// with noRecheck[i], that result_leaf holds no recheck row at the filter's
+// path (in the snapshot the query runs in): their condition is then the
+// indexed part alone, a semi-join whose size the planner can estimate
+// (through a UNION ALL it cannot, and guesses 200 matches).
+func jsonFiltersKnown(w *where, fs []perf.JSONFilter, noRecheck []bool) {
+	for i, f := range fs {
+		if !matchable(f) {
+			w.conds = append(w.conds, "FALSE")
+			continue
+		}
+		if leafPath(f.Path) {
+			leafFilterSQL(w, f, i >= len(noRecheck) || !noRecheck[i])
+			continue
+		}
+		scanFilterSQL(w, f)
 	}
+}
+
+// leafFilters returns, for each filter, the path result_leaf answers it
+// at, or nil.
+func leafFilters(fs []perf.JSONFilter) [][]string {
+	out := make([][]string, len(fs))
+	for i, f := range fs {
+		if matchable(f) && leafPath(f.Path) {
+			out[i] = f.Path
+		}
+	}
+	return out
 }
 
 // jsonFilterSQL appends the condition of one JSON filter (API.md §3.8):
@@ -124,6 +158,11 @@ func jsonFiltersSQL(w *where, fs []perf.JSONFilter) {
 // A path or value that PostgreSQL cannot hold as text (NUL, invalid UTF-8;
 // ParseFilter rejects them) matches nothing, as no stored key or value can
 // equal it; so does a filter with an unknown kind or operator.
+//
+// Paths the table result_leaf covers (leafPath) are answered from its
+// indexes (leafFilterSQL); the others by evaluating the condition on every
+// document (scanFilterSQL). Both give the same answer (the property test
+// TestLeafFiltersAgreeWithTheScan).
 func jsonFilterSQL(w *where, f perf.JSONFilter) {
 	if !matchable(f) {
 		// Decided before any parameter is added: PostgreSQL refuses a
@@ -131,30 +170,108 @@ func jsonFilterSQL(w *where, f perf.JSONFilter) {
 		w.conds = append(w.conds, "FALSE")
 		return
 	}
-	path := w.arg(pq.Array(f.Path)) + "::text[]"
-	op := f.Op
-	if op == "==" {
-		op = "="
+	if leafPath(f.Path) {
+		leafFilterSQL(w, f, true)
+		return
 	}
+	scanFilterSQL(w, f)
+}
+
+// Bounds of the paths result_leaf holds (migration 00011): keys reached
+// through objects only, at most leafDepth keys of at most leafKeyBytes
+// bytes together.
+const (
+	leafDepth    = 16
+	leafKeyBytes = 256
+)
+
+// leafPath reports whether result_leaf holds every value a filter on path
+// can meet: no key that #> may read as an array index (the table does not
+// enter arrays), within the table's bounds.
+func leafPath(path []string) bool {
+	if len(path) == 0 || len(path) > leafDepth {
+		return false
+	}
+	n := 0
+	for _, k := range path {
+		if arrayIndex(k) {
+			return false
+		}
+		n += len(k)
+	}
+	return n <= leafKeyBytes
+}
+
+// leafFilterSQL renders a filter on result_leaf: the results whose row at
+// the path satisfies the condition on its stored number or text (an index
+// range scan of result_leaf_num_idx or result_leaf_txt_idx), plus those
+// whose row at the path is a recheck row (objects, arrays, scalars over
+// 1024 bytes: txt is NULL), for which the scan's condition is evaluated on
+// the document. A missing path or JSON null has no row, so never matches.
+//
+// The stored num is exactly what numberSQL converts (the same guarded
+// cast, over the same text), txt exactly r.json #>> path; the boolean
+// conversion is boolSQL's on the same text, so the answer is the scan's.
+//
+// Without recheck (no recheck row at the path) the condition is the
+// indexed part alone.
+func leafFilterSQL(w *where, f perf.JSONFilter, recheck bool) {
+	path := w.arg(pq.Array(f.Path)) + "::text[]"
+	var cond string
 	switch f.Kind {
 	case perf.FilterNumber:
-		w.conds = append(w.conds, numberSQL(w, path, f.Op, f.Num))
+		cond = numberCond(w, "l.num", f.Op, f.Num)
+	case perf.FilterBool:
+		cond = "l.txt IS NOT NULL AND l.kind IN ('b', 's') AND (CASE l.kind WHEN 'b' THEN l.txt::boolean" +
+			" ELSE CASE translate(btrim(l.txt, " + w.arg(boolSpace) + "), 'ABEFLNORSTUY', 'abeflnorstuy')" + boolCase +
+			" END) " + sqlOp(f.Op) + " " + w.arg(f.Bool) + "::boolean"
+	default: // perf.FilterString
+		cond = "l.txt " + sqlOp(f.Op) + " " + w.arg(f.Raw) + "::text"
+	}
+	indexed := "SELECT l.result_id FROM result_leaf l WHERE l.path = " + path + " AND " + cond
+	if !recheck {
+		w.conds = append(w.conds, "r.id IN ("+indexed+")")
+		return
+	}
+	w.conds = append(w.conds, "r.id IN ("+indexed+" UNION ALL SELECT l.result_id FROM result_leaf l JOIN result x ON x.id = l.result_id"+
+		" WHERE l.path = "+path+" AND l.txt IS NULL AND "+scanCond(w, f, "x.json", path)+")")
+}
+
+// scanFilterSQL renders a filter evaluated on every document.
+func scanFilterSQL(w *where, f perf.JSONFilter) {
+	w.conds = append(w.conds, scanCond(w, f, "r.json", w.arg(pq.Array(f.Path))+"::text[]"))
+}
+
+// scanCond is the condition of a matchable filter on the document doc, the
+// path's placeholder given.
+func scanCond(w *where, f perf.JSONFilter, doc, path string) string {
+	switch f.Kind {
+	case perf.FilterNumber:
+		return numberSQL(w, doc, path, f.Op, f.Num)
 	case perf.FilterBool:
 		v := w.arg(f.Bool) + "::boolean"
-		w.conds = append(w.conds, "(CASE jsonb_typeof(r.json #> "+path+")"+
-			" WHEN 'boolean' THEN (r.json #> "+path+")::boolean"+
-			" WHEN 'string' THEN CASE translate(btrim(r.json #>> "+path+", "+w.arg(boolSpace)+"), 'ABEFLNORSTUY', 'abeflnorstuy')"+
-			boolCase+" END) "+op+" "+v)
+		return "(CASE jsonb_typeof(" + doc + " #> " + path + ")" +
+			" WHEN 'boolean' THEN (" + doc + " #> " + path + ")::boolean" +
+			" WHEN 'string' THEN CASE translate(btrim(" + doc + " #>> " + path + ", " + w.arg(boolSpace) + "), 'ABEFLNORSTUY', 'abeflnorstuy')" +
+			boolCase + " END) " + sqlOp(f.Op) + " " + v
 	default: // perf.FilterString
-		cond := "(r.json #>> " + path + ") " + op + " " + w.arg(f.Raw) + "::text"
-		if doc, ok := containmentDoc(f); ok {
+		cond := "(" + doc + " #>> " + path + ") " + sqlOp(f.Op) + " " + w.arg(f.Raw) + "::text"
+		if c, ok := containmentDoc(f); ok && doc == "r.json" {
 			// Index use (issue 5 item 3): the GIN index result_json_idx
 			// (jsonb_path_ops) serves @>; the exact condition stays as the
 			// recheck. See containmentDoc for why nothing is lost.
-			cond = "r.json @> " + w.arg(doc) + "::jsonb AND " + cond
+			cond = "r.json @> " + w.arg(c) + "::jsonb AND " + cond
 		}
-		w.conds = append(w.conds, "("+cond+")")
+		return "(" + cond + ")"
 	}
+}
+
+// sqlOp is the SQL operator of a filter operator.
+func sqlOp(op string) string {
+	if op == "==" {
+		return "="
+	}
+	return op
 }
 
 // matchable reports whether a filter can match anything: its texts are
@@ -187,18 +304,30 @@ func matchable(f perf.JSONFilter) bool {
 // verified), but the numeric strings "5", " 5", "5.0", "5e0", … that also
 // match are not enumerable, and an OR with a non-indexable branch makes the
 // planner scan anyway.
-func numberSQL(w *where, path, op string, v float64) string {
-	n := "(CASE jsonb_typeof(r.json #> " + path + ")" +
-		" WHEN 'number' THEN (r.json #> " + path + ")::numeric" +
-		" WHEN 'string' THEN CASE WHEN (r.json #>> " + path + ") ~ " + w.arg(numericText) +
-		" THEN CASE WHEN octet_length(r.json #>> " + path + ") <= " + strconv.Itoa(numericTextMax) +
-		" THEN (r.json #>> " + path + ")::numeric END END END)"
+func numberSQL(w *where, doc, path, op string, v float64) string {
+	n := "(CASE jsonb_typeof(" + doc + " #> " + path + ")" +
+		" WHEN 'number' THEN (" + doc + " #> " + path + ")::numeric" +
+		" WHEN 'string' THEN CASE WHEN (" + doc + " #>> " + path + ") ~ " + w.arg(numericText) +
+		" THEN CASE WHEN octet_length(" + doc + " #>> " + path + ") <= " + strconv.Itoa(numericTextMax) +
+		" THEN (" + doc + " #>> " + path + ")::numeric END END END)"
+	if op == "==" {
+		lo, hi, loClosed, hiClosed := roundingInterval(v)
+		flags := map[bool]string{true: "[", false: "("}[loClosed] + map[bool]string{true: "]", false: ")"}[hiClosed]
+		return "numrange(" + w.arg(lo) + "::numeric, " + w.arg(hi) + "::numeric, '" + flags + "') @> " + n
+	}
+	return numberCond(w, n, op, v)
+}
+
+// numberCond compares the numeric expression n with a number filter's
+// value: one or two plain comparisons with the exact bounds of the value's
+// rounding interval, which a B-tree index on n serves.
+func numberCond(w *where, n, op string, v float64) string {
 	lo, hi, loClosed, hiClosed := roundingInterval(v)
 	bound := func(s string) string { return w.arg(s) + "::numeric" }
 	switch op {
 	case "==":
-		flags := map[bool]string{true: "[", false: "("}[loClosed] + map[bool]string{true: "]", false: ")"}[hiClosed]
-		return "numrange(" + bound(lo) + ", " + bound(hi) + ", '" + flags + "') @> " + n
+		return "(" + n + map[bool]string{true: " >= ", false: " > "}[loClosed] + bound(lo) +
+			" AND " + n + map[bool]string{true: " <= ", false: " < "}[hiClosed] + bound(hi) + ")"
 	case "<":
 		return n + map[bool]string{true: " < ", false: " <= "}[loClosed] + bound(lo)
 	case ">=":

@@ -300,7 +300,7 @@ func TestJSONFilterStringEqualityUsesContainmentOnlyWhenExact(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var w where
-			jsonFilterSQL(&w, tc.filter)
+			scanFilterSQL(&w, tc.filter)
 			if got := strings.Contains(w.sql(), "r.json @>"); got != tc.want {
 				t.Errorf("containment %v, want %v (%s)", got, tc.want, w.sql())
 			}

@@ -4,16 +4,23 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
+	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/eosc-perf/api/src/perf"
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 )
 
 // resultWhere renders a result filter on the alias r only (joined tables
 // are reached through EXISTS), so the count query needs no joins.
-func resultWhere(f perf.ResultFilter) *where {
+//
+// noRecheck is as for jsonFiltersKnown (nil: not known).
+func resultWhere(f perf.ResultFilter, noRecheck []bool) *where {
 	var w where
 	if !f.IncludeDeleted {
 		w.conds = append(w.conds, "NOT r.deleted")
@@ -29,7 +36,7 @@ func resultWhere(f perf.ResultFilter) *where {
 	for _, id := range f.TagIDs {
 		w.add("EXISTS (SELECT 1 FROM result_tags rt WHERE rt.result_id = r.id AND rt.tag_id = %s)", id)
 	}
-	jsonFiltersSQL(&w, f.Filters)
+	jsonFiltersKnown(&w, f.Filters, noRecheck)
 	// :search (API.md §3.9): each term is a substring of the benchmark name
 	// (image:tag), the site name or address or the flavor name, or exactly
 	// the name of one of the result's tags.
@@ -49,10 +56,32 @@ func resultWhere(f perf.ResultFilter) *where {
 // queries and what they cost.
 func (s *Store) ListResults(ctx context.Context, f perf.ResultFilter, sort []perf.SortKey, p perf.Page) (perf.List[perf.Result], error) {
 	l := perf.List[perf.Result]{Page: p}
-	w := resultWhere(f)
+	var db sqlx.QueryerContext = s.db
+	var noRecheck []bool
+	release := func() {}
+	if paths := leafFilters(f.Filters); slices.ContainsFunc(paths, func(p []string) bool { return p != nil }) {
+		// Which filter paths have recheck rows, and the page, read in one
+		// snapshot, so that the indexed-only conditions are exact.
+		tx, err := s.db.BeginTxx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
+		if err != nil {
+			return l, mapError(err, "begin")
+		}
+		defer tx.Rollback() //nolint:errcheck // read only; a no-op after release
+		// Released before the catalog may be read: a request must never
+		// hold one pooled connection while waiting for another.
+		release = func() { _ = tx.Rollback() }
+		if noRecheck, err = withoutRecheck(ctx, tx, paths); err != nil {
+			return l, err
+		}
+		db = tx
+	}
+	w := resultWhere(f, noRecheck)
 	nFilter := len(w.args) // the count takes the filter's parameters only
 	count := func() error {
-		err := s.db.GetContext(ctx, &l.Total, `SELECT count(*) FROM result r`+w.sql(), w.args[:nFilter]...)
+		if q, args, ok := countedTotal(f); ok {
+			return mapError(sqlx.GetContext(ctx, db, &l.Total, q, args...), "count results")
+		}
+		err := sqlx.GetContext(ctx, db, &l.Total, `SELECT count(*) FROM result r`+w.sql(), w.args[:nFilter]...)
 		return mapError(err, "count results")
 	}
 	onePass := len(f.Filters) > 0 || len(f.Terms) > 0
@@ -68,7 +97,7 @@ func (s *Store) ListResults(ctx context.Context, f perf.ResultFilter, sort []per
 	if err != nil {
 		return l, err
 	}
-	rows, err := s.selectPage(ctx, q, w.args)
+	rows, err := s.selectPage(ctx, db, q, w.args)
 	if err != nil {
 		return l, err
 	}
@@ -83,11 +112,46 @@ func (s *Store) ListResults(ctx context.Context, f perf.ResultFilter, sort []per
 			return l, count()
 		}
 	}
-	l.Items = make([]perf.Result, len(rows))
+	release()
+	rs := make([]resultRow, len(rows))
 	for i, r := range rows {
-		l.Items[i] = r.result()
+		rs[i] = r.resultRow
 	}
-	return l, nil
+	l.Items, err = s.results(ctx, rs)
+	return l, err
+}
+
+// withoutRecheck reports, for each non-nil path, whether result_leaf holds
+// no recheck row there (one statement for all paths).
+func withoutRecheck(ctx context.Context, db sqlx.QueryerContext, paths [][]string) ([]bool, error) {
+	var w where
+	var cols []string
+	for _, p := range paths {
+		if p == nil {
+			cols = append(cols, "false")
+			continue
+		}
+		cols = append(cols, "NOT EXISTS (SELECT 1 FROM result_leaf WHERE path = "+w.arg(pq.Array(p))+"::text[] AND txt IS NULL)")
+	}
+	var out pq.BoolArray
+	err := sqlx.GetContext(ctx, db, &out, "SELECT ARRAY["+strings.Join(cols, ", ")+"]::boolean[]", w.args...)
+	return out, mapError(err, "check recheck rows")
+}
+
+// countedTotal returns the query of f's total from result_count (migration
+// 00011) when f selects visible results by benchmark, site and flavor at
+// most: a sum over a few rows, exact, instead of a count over every match.
+func countedTotal(f perf.ResultFilter) (string, []any, bool) {
+	rest := f
+	rest.BenchmarkID, rest.SiteID, rest.FlavorID = nil, nil, nil
+	if !reflect.DeepEqual(rest, perf.ResultFilter{}) { // also any field added later
+		return "", nil, false
+	}
+	var w where
+	eq(&w, "benchmark_id", f.BenchmarkID)
+	eq(&w, "site_id", f.SiteID)
+	eq(&w, "flavor_id", f.FlavorID)
+	return `SELECT COALESCE(sum(n), 0) FROM result_count` + w.sql(), w.args, true
 }
 
 // resultPageRow is a row of resultPage: a result and, in one pass, the
@@ -129,9 +193,9 @@ type resultPageRow struct {
 // rows; an empty first page means no match, and only a page past the end
 // costs a second scan (the count).
 func resultPage(w *where, keys []perf.SortKey, p perf.Page, onePass bool) (string, error) {
-	var cols, joins string
+	var cols string
 	var inner, byName, outer []string
-	joined := map[string]bool{}
+	joins := sortJoins(keys)
 	for i, k := range keys {
 		var expr string
 		if k.Field == "json" && len(k.JSONPath) > 0 {
@@ -140,10 +204,6 @@ func resultPage(w *where, keys []perf.SortKey, p perf.Page, onePass bool) (strin
 			var ok bool
 			if expr, ok = resultSort[k.Field]; !ok {
 				return "", fmt.Errorf("store: no sort column for %q", k.Field)
-			}
-			if a := resultSortTable[k.Field]; a != "" && !joined[a] {
-				joined[a] = true
-				joins += resultJoin[a]
 			}
 		}
 		name := "k" + strconv.Itoa(i)
@@ -158,13 +218,26 @@ func resultPage(w *where, keys []perf.SortKey, p perf.Page, onePass bool) (strin
 	}
 	inner, byName, outer = append(inner, "r.id"), append(byName, "id"), append(outer, "p.id")
 	matches := `SELECT r.id` + cols + ` FROM result r` + joins + w.sql()
-	rows := ` p JOIN result r ON r.id = p.id` + resultJoins + ` ORDER BY ` + strings.Join(outer, ", ")
+	rows := ` p JOIN result r ON r.id = p.id ORDER BY ` + strings.Join(outer, ", ")
 	if onePass {
 		return `WITH m AS MATERIALIZED (` + matches + `) ` + resultColumns + `, (SELECT count(*) FROM m) AS total
 	FROM (SELECT * FROM m ORDER BY ` + strings.Join(byName, ", ") + w.limit(p) + `)` + rows, nil
 	}
 	return resultColumns + `
 	FROM (` + matches + ` ORDER BY ` + strings.Join(inner, ", ") + w.limit(p) + `)` + rows, nil
+}
+
+// sortJoins joins the tables the sort keys need (resultSortTable), once each.
+func sortJoins(keys []perf.SortKey) string {
+	var joins string
+	joined := map[string]bool{}
+	for _, k := range keys {
+		if a := resultSortTable[k.Field]; a != "" && !joined[a] {
+			joined[a] = true
+			joins += resultJoin[a]
+		}
+	}
+	return joins
 }
 
 // resultSortTable names the joined table a sort key of resultSort needs,

@@ -11,6 +11,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
+	"sync"
 	"syscall"
 	"time"
 
@@ -25,6 +26,10 @@ type Store struct {
 	dsn string // for the fresh connection of Ready
 	// maxPageBytes bounds the documents of one page of results (0: none).
 	maxPageBytes int64
+	cat          catalogCache
+
+	stmtMu sync.Mutex
+	stmts  map[string]*sqlx.Stmt // see prepared
 }
 
 // PoolOptions bound the connection pool.
@@ -201,4 +206,25 @@ func mapError(err error, op string) error {
 		return err
 	}
 	return classify(err, fmt.Errorf("store: %s: %w", op, err))
+}
+
+// prepared returns the prepared statement of query, preparing it on first
+// use (issue 11: the fixed hot queries — a result by id, the upload's two
+// statements — are parsed and planned once per connection, not per call).
+// database/sql prepares it again on each pooled connection as needed.
+func (s *Store) prepared(ctx context.Context, query string) (*sqlx.Stmt, error) {
+	s.stmtMu.Lock()
+	defer s.stmtMu.Unlock()
+	if st, ok := s.stmts[query]; ok {
+		return st, nil
+	}
+	st, err := s.db.PreparexContext(ctx, query)
+	if err != nil {
+		return nil, mapError(err, "prepare")
+	}
+	if s.stmts == nil {
+		s.stmts = map[string]*sqlx.Stmt{}
+	}
+	s.stmts[query] = st
+	return st, nil
 }

@@ -2,17 +2,16 @@ package main
 
 import (
 	"bytes"
+	_ "embed"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
 	"math/rand"
-	"os"
-	"path/filepath"
-	"regexp"
-	"sort"
 	"strconv"
 	"strings"
+
+	embedded "github.com/eosc-perf/api/src/samples"
 )
 
 // siteDef is a site of the sample data with its flavors.
@@ -41,21 +40,12 @@ var siteNames = map[string]string{
 var virtualbox = siteDef{Key: "virtualbox", Name: "VirtualboxTestbed", Address: "virtualbox.example.org",
 	Flavors: []flavorDef{{Name: "virtualbox-arch"}}}
 
-// findData returns the shared/data directory: dir if given, else
-// ../shared/data (or ../../shared/data) beside the repository root, as
-// tests/catalog_test.go's sharedData looks for it.
-func findData(dir, root string) (string, error) {
-	if dir != "" {
-		return dir, nil
-	}
-	for _, rel := range []string{"../shared/data", "../../shared/data"} {
-		p := filepath.Join(root, rel)
-		if _, err := os.Stat(filepath.Join(p, "sample-results", "template.json")); err == nil {
-			return p, nil
-		}
-	}
-	return "", fmt.Errorf("shared/data/sample-results not found beside %s (use -data)", root)
-}
+// machineFlavors is machine flavors.txt of upstream's c-ray sample results
+// (scripts/sample_data/c-ray/ of eosc-perf-backend 1.2.3, like the result
+// documents embedded in package samples): the sites and flavors measured.
+//
+//go:embed testdata/machine-flavors.txt
+var machineFlavors string
 
 // parseFlavors reads machine flavors.txt: one site per line, the file-name
 // prefix then tab-separated "<cores> <flavor>" entries; entries without a
@@ -107,36 +97,22 @@ const (
 	phAll   = `"\u0000all"`
 )
 
-var sampleName = regexp.MustCompile(`^(.*)-(\d+)$`)
-
-// readSamples reads the 25 sample results of dir (sample-results).
-func readSamples(dir string) ([]sample, error) {
-	files, _ := filepath.Glob(filepath.Join(dir, "result-*.json"))
-	more, _ := filepath.Glob(filepath.Join(dir, "c-ray", "*.json"))
-	files = append(files, more...)
-	sort.Strings(files)
+// readSamples prepares the 25 sample results embedded in package samples.
+func readSamples() ([]sample, error) {
 	var out []sample
-	for _, f := range files {
-		raw, err := os.ReadFile(f)
-		if err != nil {
-			return nil, err
-		}
-		s := sample{Name: strings.TrimSuffix(filepath.Base(f), ".json"), Raw: raw}
-		m := sampleName.FindStringSubmatch(s.Name)
-		if m == nil {
-			return nil, fmt.Errorf("%s: unexpected file name", f)
-		}
-		s.Site = m[1]
-		if s.Site == "result" {
+	for _, r := range embedded.Results() {
+		s := sample{Name: r.Name, Site: r.Site, Raw: r.JSON}
+		if s.Site == "" {
 			s.Site = virtualbox.Key
 		}
-		if s.tmpl, s.Count, s.Score, err = template(raw); err != nil {
-			return nil, fmt.Errorf("%s: %w", f, err)
+		var err error
+		if s.tmpl, s.Count, s.Score, err = template(r.JSON); err != nil {
+			return nil, fmt.Errorf("%s: %w", r.Name, err)
 		}
 		out = append(out, s)
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("no sample results in %s", dir)
+		return nil, errors.New("no sample results")
 	}
 	return out, nil
 }

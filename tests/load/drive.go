@@ -123,29 +123,64 @@ func phase(ctx context.Context, cs []*client, dur time.Duration, do op) stats {
 	return s
 }
 
-// row is one line of the table.
+// row is one line of the table: a scenario through the API and its
+// floor, and the server's CPU time per API request (-1: unknown).
 type row struct {
-	Name     string
-	API, SQL stats
+	Name       string
+	API, Floor stats
+	CPU        time.Duration
+}
+
+// scaleRow is a row measured with N results loaded.
+type scaleRow struct {
+	N int
+	row
 }
 
 // printTable writes the result table.
 func printTable(w io.Writer, rows []row) {
-	header := []string{"scenario", "API req/s", "SQL-only req/s", "ratio API/SQL", "p50", "p99", "errors"}
+	header := []string{"scenario", "API req/s", "floor req/s", "API/floor", "p50", "p99", "floor p99", "CPU/req", "errors"}
 	cells := [][]string{header}
 	for _, r := range rows {
-		ratio := "-"
-		if r.SQL.Rate() > 0 {
-			ratio = fmt.Sprintf("%.2f", r.API.Rate()/r.SQL.Rate())
-		}
 		errs := "0"
-		if r.API.Errors+r.SQL.Errors > 0 {
-			errs = fmt.Sprintf("%d API, %d SQL", r.API.Errors, r.SQL.Errors)
+		if r.API.Errors+r.Floor.Errors > 0 {
+			errs = fmt.Sprintf("%d API, %d floor", r.API.Errors, r.Floor.Errors)
 		}
-		cells = append(cells, []string{r.Name, fmt.Sprintf("%.1f", r.API.Rate()), fmt.Sprintf("%.1f", r.SQL.Rate()), ratio,
-			ms(r.API.Percentile(50)), ms(r.API.Percentile(99)), errs})
+		cells = append(cells, []string{r.Name, fmt.Sprintf("%.1f", r.API.Rate()), fmt.Sprintf("%.1f", r.Floor.Rate()), ratio(r),
+			ms(r.API.Percentile(50)), ms(r.API.Percentile(99)), ms(r.Floor.Percentile(99)), cpu(r.CPU), errs})
 	}
-	widths := make([]int, len(header))
+	printCells(w, cells)
+}
+
+// printScaling writes one line per scenario and size.
+func printScaling(w io.Writer, rows []scaleRow) {
+	sorted := slices.Clone(rows)
+	slices.SortStableFunc(sorted, func(a, b scaleRow) int { return strings.Compare(a.Name, b.Name) })
+	cells := [][]string{{"scenario", "results", "API req/s", "p50", "p99", "CPU/req", "API/floor"}}
+	for _, r := range sorted {
+		cells = append(cells, []string{r.Name, fmt.Sprint(r.N), fmt.Sprintf("%.1f", r.API.Rate()), ms(r.API.Percentile(50)),
+			ms(r.API.Percentile(99)), cpu(r.CPU), ratio(r.row)})
+	}
+	printCells(w, cells)
+}
+
+func ratio(r row) string {
+	if r.Floor.Rate() <= 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.2f", r.API.Rate()/r.Floor.Rate())
+}
+
+func cpu(d time.Duration) string {
+	if d < 0 {
+		return "?"
+	}
+	return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000)
+}
+
+// printCells writes a Markdown table: text left-aligned, numbers right.
+func printCells(w io.Writer, cells [][]string) {
+	widths := make([]int, len(cells[0]))
 	for _, c := range cells {
 		for i, v := range c {
 			widths[i] = max(widths[i], len([]rune(v)))
@@ -155,8 +190,8 @@ func printTable(w io.Writer, rows []row) {
 		parts := make([]string, len(c))
 		for i, v := range c {
 			pad := strings.Repeat(" ", widths[i]-len([]rune(v)))
-			if i == 0 || i == len(c)-1 {
-				parts[i] = v + pad // text left-aligned, numbers right-aligned
+			if i == 0 || i == len(c)-1 && !strings.ContainsAny(v[:1], "0123456789-") {
+				parts[i] = v + pad
 			} else {
 				parts[i] = pad + v
 			}
@@ -164,7 +199,7 @@ func printTable(w io.Writer, rows []row) {
 		fmt.Fprintln(w, "| "+strings.Join(parts, " | ")+" |")
 	}
 	line(cells[0])
-	sep := make([]string, len(header))
+	sep := make([]string, len(widths))
 	for i := range sep {
 		sep[i] = strings.Repeat("-", widths[i])
 	}

@@ -62,17 +62,17 @@ func (s *sides) extensionScenarios(ctx context.Context) ([]scenario, error) {
 	return []scenario{
 		{Name: "stats", Request: "GET " + statsPath + " (every visible result)",
 			API: func(ctx context.Context, c *client) error { return s.get(ctx, c, statsPath) },
-			SQL: func(ctx context.Context, _ *client) error {
+			Floor: func(ctx context.Context, _ *client) error {
 				_, err := s.st.ResultStats(ctx, perf.ResultFilter{}, []string{"result", "score"}, perf.GroupSite)
 				return err
 			}},
 		{Name: "bulk", Request: fmt.Sprintf("POST /results:bulk?atomic=true (PAT, %d NDJSON lines of random samples)", bulkLines),
-			API: func(ctx context.Context, c *client) error { return s.bulkAPI(ctx, c, pat) }, SQL: s.bulkSQL},
+			API: func(ctx context.Context, c *client) error { return s.bulkAPI(ctx, c, pat) }, Floor: s.bulkSQL},
 		{Name: "export-ndjson", Request: fmt.Sprintf("GET %s (%d results)", ndjsonPath, n),
-			API: func(ctx context.Context, c *client) error { return s.get(ctx, c, ndjsonPath) }, SQL: exportSQL(nil)},
+			API: func(ctx context.Context, c *client) error { return s.get(ctx, c, ndjsonPath) }, Floor: exportSQL(nil)},
 		{Name: "export-csv", Request: fmt.Sprintf("GET %s (%d rows)", csvPath, n),
 			API: func(ctx context.Context, c *client) error { return s.get(ctx, c, csvPath) },
-			SQL: exportSQL([][]string{{"result", "score"}, {"machine", "cpu", "count"}})},
+			Floor: exportSQL([][]string{{"result", "score"}, {"machine", "cpu", "count"}})},
 	}, nil
 }
 
@@ -190,7 +190,7 @@ func printThroughput(w io.Writer, rows []row) {
 			continue
 		}
 		lines = append(lines, fmt.Sprintf("  %-14s %9.0f results/s through the API, %9.0f on the store alone (%d per request)",
-			r.Name, r.API.Rate()*float64(k), r.SQL.Rate()*float64(k), k))
+			r.Name, r.API.Rate()*float64(k), r.Floor.Rate()*float64(k), k))
 	}
 	if len(lines) > 0 {
 		fmt.Fprintln(w, "\nthroughput in results:")

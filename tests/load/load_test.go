@@ -4,37 +4,17 @@ import (
 	"encoding/json"
 	"io"
 	"math/rand"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	embedded "github.com/eosc-perf/api/src/samples"
 	"github.com/eosc-perf/api/src/schema"
 )
 
-// samplesDir finds shared/data/sample-results beside the repository, as
-// the command does.
-func samplesDir(t *testing.T) string {
-	t.Helper()
-	root, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := findData("", root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return filepath.Join(data, "sample-results")
-}
-
 func TestParseFlavorsReadsTheSampleFile(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join(samplesDir(t), "c-ray", "machine flavors.txt"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sites := parseFlavors(string(b))
+	sites := parseFlavors(machineFlavors)
 	var names []string
 	flavors := 0
 	for _, s := range sites {
@@ -81,19 +61,14 @@ func TestParseFlavorsSkipsWhatIsNoFlavor(t *testing.T) {
 // Every generated document must pass the benchmark's schema (the bulk
 // load bypasses the API) and carry the flavor's core count.
 func TestVariedDocumentsValidateAndFollowTheFlavor(t *testing.T) {
-	dir := samplesDir(t)
-	samples, err := readSamples(dir)
+	samples, err := readSamples()
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(samples) != 25 {
 		t.Fatalf("%d samples, want 25", len(samples))
 	}
-	raw, err := os.ReadFile(filepath.Join(dir, "template.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sch, err := schema.Compile(raw)
+	sch, err := schema.Compile(embedded.Template())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,6 +157,11 @@ func TestFlags(t *testing.T) {
 		{"zero clients are refused", []string{"-c", "0"}, true, nil},
 		{"bad scenario pattern is refused", []string{"-run", "("}, true, nil},
 		{"stray arguments are refused", []string{"extra"}, true, nil},
+		{"scale sizes", []string{"-scale", "10000, 100000"}, false, func(c config) bool {
+			return slices.Equal(c.sizes(), []int{10000, 100000})
+		}},
+		{"scale must ascend", []string{"-scale", "100,10"}, true, nil},
+		{"no scale measures -n", []string{"-n", "5"}, false, func(c config) bool { return slices.Equal(c.sizes(), []int{5}) }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -200,15 +180,16 @@ func TestTableHasOneRowPerScenario(t *testing.T) {
 	var b strings.Builder
 	rows := []row{
 		{Name: "list", API: stats{Ops: 10, Elapsed: time.Second, Lat: []time.Duration{time.Millisecond}},
-			SQL: stats{Ops: 20, Elapsed: time.Second}},
-		{Name: "get", API: stats{Errors: 2, Elapsed: time.Second}, SQL: stats{Elapsed: time.Second}},
+			Floor: stats{Ops: 20, Elapsed: time.Second}, CPU: 1500 * time.Microsecond},
+		{Name: "get", API: stats{Errors: 2, Elapsed: time.Second}, Floor: stats{Elapsed: time.Second}, CPU: -1},
 	}
 	printTable(&b, rows)
 	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
 	if len(lines) != 4 {
 		t.Fatalf("table:\n%s", b.String())
 	}
-	if !strings.Contains(lines[2], "0.50") || !strings.Contains(lines[3], "2 API, 0 SQL") || !strings.Contains(lines[3], " - ") {
+	if !strings.Contains(lines[2], "0.50") || !strings.Contains(lines[2], "1.50 ms") || !strings.Contains(lines[3], "2 API, 0 floor") ||
+		!strings.Contains(lines[3], " - ") || !strings.Contains(lines[3], " ? ") {
 		t.Errorf("table:\n%s", b.String())
 	}
 }

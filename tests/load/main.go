@@ -1,7 +1,7 @@
-// Command load is the load benchmark of the results API (issue 5 item 4):
-// it measures the real server over HTTP against the same store calls made
-// directly on PostgreSQL, so that the cost of the HTTP and JSON layers shows
-// as a ratio.
+// Command load is the load benchmark of the results API (issues 5 and 11):
+// it measures the real server over HTTP against the floor of each scenario,
+// the minimal SQL any implementation must run, sent directly to PostgreSQL,
+// so that everything the service adds shows as a ratio.
 //
 // Run it from the repository root:
 //
@@ -19,29 +19,42 @@
 //     (FLASK_ENV=production, BENCHMARK_IMAGE_CHECK=off, LOG_LEVEL=warn), then
 //     waits for /readyz;
 //  3. through the API: registers a user and an administrator, creates and
-//     approves the c-ray benchmark (schema sample-results/template.json),
-//     the sites and flavors of sample-results/c-ray/machine flavors.txt (plus
+//     approves the c-ray benchmark (the schema embedded in src/samples),
+//     the sites and flavors of testdata/machine-flavors.txt (plus
 //     the VirtualboxTestbed site of the result-N.json files) and a few tags;
 //  4. bulk-loads -n results with COPY, built from the 25 sample result files
 //     with varied values (machine.cpu.count from the flavor, result.score and
 //     result.all_results scaled to it and jittered), spread over the flavors,
 //     three years of execution times and the tags (about 1 % soft-deleted),
 //     then runs VACUUM ANALYZE;
-//  5. for each scenario drives the API with -c concurrent clients for -d,
-//     then runs the same store methods the handler calls (store.ListResults,
-//     GetResult, CreateResult with the same schema check) directly on a pool
-//     of the server's size (-pool) with the same concurrency and duration;
-//  6. prints one table — scenario, API req/s, SQL-only req/s, their ratio,
-//     p50 and p99 of the API latencies, errors (non-2xx answers, transport
-//     and database errors of both sides) — and the server's peak RSS
-//     (VmHWM of /proc/<pid>/status).
+//  5. for each scenario drives the API with -c concurrent clients for -d
+//     (after an unmeasured -warmup), reading the server's CPU time
+//     (/proc/<pid>/stat) before and after, then runs the scenario's floor
+//     with the same concurrency and duration: the minimal SQL any
+//     implementation must run for it (the page's documents and its total,
+//     the row, the insert), sent directly with lib/pq on a pool of the
+//     server's size and scanned into bytes, not through the store (see
+//     floor.go);
+//  6. prints one table — scenario, API req/s, floor req/s, their ratio,
+//     p50 and p99 of the API latencies, the floor's p99, the server's CPU
+//     time per request, errors (non-2xx answers, transport and database
+//     errors of both sides) — the server's peak RSS (VmHWM of
+//     /proc/<pid>/status) and the size of a page of 100 on the wire with and
+//     without gzip.
 //
-// Scenarios: list (GET /results?per_page=100), filter (one number filter),
-// filter2-sort (two number filters, sorted by a JSON path), search
-// (GET /results:search?terms=IFCA-LCG2), get (random ids), upload (POST
-// /results of a random sample document, validated against the schema).
-// Before measuring, each list scenario is checked to give the same total and
-// the same first page through the API as through the store.
+// With -scale the results are loaded in steps (e.g. 10,000, then 100,000,
+// then 1,000,000) and the table is printed at each step, then a scaling
+// table of every scenario at every size.
+//
+// Scenarios (the table in scenarios.go; add one there): list (GET
+// /results?per_page=100), list-catalog (site, tag and execution-date
+// filters), filter (one number filter, half the results), filter-selective
+// (one number filter, about 1 %), filter2-sort (two number filters, sorted
+// by a JSON path), search (GET /results:search?terms=IFCA-LCG2), get
+// (random ids), upload (POST /results of a random sample document,
+// validated against the schema). Before measuring, each list scenario is
+// checked to give the same total and first page through the API as
+// through the store, and the same total through the floor.
 //
 // The exit status is non-zero when a scenario had errors or the set-up
 // failed. Flags:
@@ -50,11 +63,11 @@
 //	-c int          concurrent clients per scenario (default 16)
 //	-d duration     measuring time per scenario and side (default 10s; -quick: 2s)
 //	-warmup dur     unmeasured run before each side of a scenario (default 1s; -quick: 200ms)
-//	-pool int       DB_MAX_OPEN_CONNS of the server and size of the SQL-only pool (default 20)
+//	-pool int       DB_MAX_OPEN_CONNS of the server and size of the floor's pool (default 20)
 //	-quick          smoke run (sets -n, -d and -warmup unless given)
 //	-run regexp     run only the scenarios whose name matches
+//	-scale list     ascending numbers of results to load and measure in turn (overrides -n)
 //	-seed int       seed of the generated data and request choices (default 1)
-//	-data dir       shared/data directory (default: ../shared/data beside the repository)
 //	-keep-log       print the server's log at the end even on success
 //	-server-bin f   run this server binary instead of building ./src/cmd/eosc-perf-api
 //	                (e.g. a local build with profiling)
@@ -71,6 +84,8 @@ import (
 	"os"
 	"os/signal"
 	"regexp"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -85,10 +100,18 @@ type config struct {
 	Quick   bool
 	Run     *regexp.Regexp
 	Seed    int64
-	Data    string
 	KeepLog bool
 	Hold    bool
 	Server  string
+	Scale   []int // -scale: sizes to measure in turn, else just N
+}
+
+// sizes returns the numbers of results to measure at, ascending.
+func (c config) sizes() []int {
+	if len(c.Scale) > 0 {
+		return c.Scale
+	}
+	return []int{c.N}
 }
 
 // Limits that keep a run bounded whatever the flags say.
@@ -145,13 +168,13 @@ Flags:
 	fs.IntVar(&cfg.Clients, "c", 16, "concurrent clients per scenario")
 	fs.DurationVar(&cfg.Dur, "d", 10*time.Second, "measuring time per scenario and side (-quick: 2s)")
 	fs.DurationVar(&cfg.Warmup, "warmup", time.Second, "unmeasured run before each side of a scenario (-quick: 200ms)")
-	fs.IntVar(&cfg.Pool, "pool", 20, "DB_MAX_OPEN_CONNS of the server and size of the SQL-only pool")
+	fs.IntVar(&cfg.Pool, "pool", 20, "DB_MAX_OPEN_CONNS of the server and size of the floor's pool")
 	fs.BoolVar(&cfg.Quick, "quick", false, "smoke run: -n 2000 -d 2s -warmup 200ms unless given")
 	run := fs.String("run", "", "run only the scenarios whose name matches this regular expression")
 	fs.Int64Var(&cfg.Seed, "seed", 1, "seed of the generated data and of the request choices")
-	fs.StringVar(&cfg.Data, "data", "", "shared/data directory (default: ../shared/data beside the repository)")
 	fs.BoolVar(&cfg.KeepLog, "keep-log", false, "print the server's log at the end even on success")
 	fs.StringVar(&cfg.Server, "server-bin", "", "run this server binary instead of building ./src/cmd/eosc-perf-api (e.g. a local build with profiling)")
+	scale := fs.String("scale", "", "comma-separated ascending numbers of results (e.g. 10000,100000,1000000): load and measure at each in turn, then print the scaling table (overrides -n)")
 	fs.BoolVar(&cfg.Hold, "hold", false, "after loading, print the server and database URLs and wait for Ctrl-C instead of measuring")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
@@ -170,6 +193,15 @@ Flags:
 		}
 		if !given["warmup"] {
 			cfg.Warmup = 200 * time.Millisecond
+		}
+	}
+	if *scale != "" {
+		for _, f := range strings.Split(*scale, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || n < 1 || n > maxResults || len(cfg.Scale) > 0 && n <= cfg.Scale[len(cfg.Scale)-1] {
+				return cfg, fmt.Errorf("-scale: %q is not an ascending list of numbers between 1 and %d", *scale, maxResults)
+			}
+			cfg.Scale = append(cfg.Scale, n)
 		}
 	}
 	re, err := regexp.Compile(*run)

@@ -9,11 +9,11 @@ import (
 	"math/rand"
 	"net/http"
 	"os"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"time"
 
+	embedded "github.com/eosc-perf/api/src/samples"
 	"github.com/eosc-perf/api/src/schema"
 	"github.com/eosc-perf/api/src/store"
 )
@@ -26,24 +26,12 @@ func benchmark(ctx context.Context, cfg config, stdout, log io.Writer) (ok bool,
 	if err != nil {
 		return false, err
 	}
-	data, err := findData(cfg.Data, root)
+	samples, err := readSamples()
 	if err != nil {
 		return false, err
 	}
-	samplesDir := filepath.Join(data, "sample-results")
-	samples, err := readSamples(samplesDir)
-	if err != nil {
-		return false, err
-	}
-	flavorsText, err := os.ReadFile(filepath.Join(samplesDir, "c-ray", "machine flavors.txt"))
-	if err != nil {
-		return false, err
-	}
-	sites := append(parseFlavors(string(flavorsText)), virtualbox)
-	schemaDoc, err := os.ReadFile(filepath.Join(samplesDir, "template.json"))
-	if err != nil {
-		return false, err
-	}
+	sites := append(parseFlavors(machineFlavors), virtualbox)
+	schemaDoc := embedded.Template()
 
 	e, err := startEnv(ctx, cfg, root, log)
 	if err != nil {
@@ -69,37 +57,24 @@ func benchmark(ctx context.Context, cfg config, stdout, log io.Writer) (ok bool,
 		return false, err
 	}
 
-	fmt.Fprintf(log, "loading %d results with COPY…\n", cfg.N)
 	db, err := sql.Open("postgres", e.dsn)
 	if err != nil {
 		return false, err
 	}
 	defer db.Close()
-	t0 := time.Now()
-	ds, err := bulkLoad(ctx, db, rand.New(rand.NewSource(cfg.Seed)), cat, samples, cfg.N)
-	if err != nil {
-		return false, err
-	}
-	loadTime := time.Since(t0)
-	fmt.Fprintf(log, "loaded in %s (with VACUUM ANALYZE)\n", loadTime.Round(time.Millisecond))
-	if cfg.Hold {
-		fmt.Fprintf(stdout, "server:    %s (pid %d, log %s)\ndatabase:  %s\nsuperuser: %s\nCtrl-C to stop and clean up\n",
-			e.url, e.server.cmd.Process.Pid, e.server.logPath, e.dsn, e.cluster.SuperDSN())
-		<-ctx.Done()
-		return true, nil
-	}
-	var pgVersion string
-	if err := db.QueryRowContext(ctx, "SHOW server_version").Scan(&pgVersion); err != nil {
-		return false, err
-	}
-
-	st, err := store.Open(e.dsn, store.PoolOptions{MaxOpen: cfg.Pool, MaxIdle: idleConns(cfg.Pool)})
+	db.SetMaxOpenConns(cfg.Pool)
+	db.SetMaxIdleConns(idleConns(cfg.Pool))
+	st, err := store.Open(e.dsn, store.PoolOptions{MaxOpen: 2, MaxIdle: 2})
 	if err != nil {
 		return false, err
 	}
 	defer st.Close()
-	sd := &sides{http: client, base: e.url, st: st, schemas: schema.NewCache(schema.DefaultCacheSize),
-		cat: cat, ids: ds.IDs, samples: samples}
+	var pgVersion string
+	if err := db.QueryRowContext(ctx, "SHOW server_version").Scan(&pgVersion); err != nil {
+		return false, err
+	}
+	sd := &sides{http: client, base: e.url, st: st, floor: db, schemas: schema.NewCache(schema.DefaultCacheSize),
+		cat: cat, samples: samples}
 	all, err := sd.scenarios()
 	if err != nil {
 		return false, err
@@ -115,51 +90,92 @@ func benchmark(ctx context.Context, cfg config, stdout, log io.Writer) (ok bool,
 			scs = append(scs, sc)
 		}
 	}
-	for _, sc := range scs {
-		if sc.list != nil {
-			if err := sd.checkSameAnswer(ctx, sc); err != nil {
-				return false, fmt.Errorf("API and store disagree: %w", err)
-			}
-		}
-	}
 
-	var rows []row
-	for i, sc := range scs {
-		fmt.Fprintf(log, "%s: API…", sc.Name)
-		apiStats := drive(ctx, e.addr, cfg.Clients, cfg.Warmup, cfg.Dur, cfg.Seed+int64(2*i), sc.API)
-		fmt.Fprintf(log, " %.1f req/s; SQL only…", apiStats.Rate())
-		sqlStats := drive(ctx, e.addr, cfg.Clients, cfg.Warmup, cfg.Dur, cfg.Seed+int64(2*i+1), sc.SQL)
-		fmt.Fprintf(log, " %.1f req/s\n", sqlStats.Rate())
-		if ctx.Err() != nil {
-			return false, errors.New("interrupted")
-		}
-		rows = append(rows, row{Name: sc.Name, API: apiStats, SQL: sqlStats})
-	}
-	rss, rssErr := e.server.peakRSS()
-
-	fmt.Fprintf(stdout, "\n%d results loaded (%d visible, %d tag links) in %s; %d clients, %s per scenario and side after %s warm-up;\n",
-		len(ds.IDs), ds.Visible, ds.TagLinks, loadTime.Round(time.Millisecond), cfg.Clients, cfg.Dur, cfg.Warmup)
-	fmt.Fprintf(stdout, "DB_MAX_OPEN_CONNS=%d (SQL-only pool the same); PostgreSQL %s; %s; %d CPUs; load average %s at start, %s at the end\n\n",
-		cfg.Pool, pgVersion, runtime.Version(), runtime.NumCPU(), loadStart, loadAvg())
-	printTable(stdout, rows)
-	printThroughput(stdout, rows)
-	if rssErr != nil {
-		fmt.Fprintf(stdout, "\nserver peak RSS: unknown (%v)\n", rssErr)
-	} else {
-		fmt.Fprintf(stdout, "\nserver peak RSS (VmHWM): %.1f MiB\n", float64(rss)/(1<<20))
-	}
-	fmt.Fprintln(stdout, "\nrequests:")
-	for _, sc := range scs {
-		fmt.Fprintf(stdout, "  %-12s %s\n", sc.Name, sc.Request)
-	}
+	rng := rand.New(rand.NewSource(cfg.Seed))
+	var ds dataset
+	var scaling []scaleRow
 	ok = true
-	for _, r := range rows {
-		for side, s := range map[string]stats{"API": r.API, "SQL": r.SQL} {
-			if s.Errors > 0 {
-				ok = false
-				fmt.Fprintf(stdout, "%s %s errors, e.g.: %s\n", r.Name, side, strings.Join(s.Samples, " | "))
+	for step, n := range cfg.sizes() {
+		fmt.Fprintf(log, "loading %d more results with COPY (to %d)…\n", n-len(ds.IDs), n)
+		t0 := time.Now()
+		more, err := bulkLoad(ctx, db, rng, cat, samples, n-len(ds.IDs))
+		if err != nil {
+			return false, err
+		}
+		loadTime := time.Since(t0)
+		ds.IDs, ds.Visible, ds.TagLinks = append(ds.IDs, more.IDs...), ds.Visible+more.Visible, ds.TagLinks+more.TagLinks
+		sd.ids = ds.IDs
+		fmt.Fprintf(log, "loaded in %s (%s, then VACUUM ANALYZE)\n", loadTime.Round(time.Millisecond), more.Phases)
+		if cfg.Hold {
+			fmt.Fprintf(stdout, "server:    %s (pid %d, log %s)\ndatabase:  %s\nsuperuser: %s\nCtrl-C to stop and clean up\n",
+				e.url, e.server.cmd.Process.Pid, e.server.logPath, e.dsn, e.cluster.SuperDSN())
+			<-ctx.Done()
+			return true, nil
+		}
+		for _, sc := range scs {
+			if sc.list != nil {
+				if err := sd.checkSameAnswer(ctx, sc); err != nil {
+					return false, fmt.Errorf("API, store and floor disagree: %w", err)
+				}
 			}
 		}
+		wire, err := sd.wireSizes(ctx)
+		if err != nil {
+			return false, err
+		}
+
+		var rows []row
+		for i, sc := range scs {
+			seed := cfg.Seed + int64(100*step+2*i)
+			fmt.Fprintf(log, "%s: API…", sc.Name)
+			drive(ctx, e.addr, cfg.Clients, 0, cfg.Warmup, seed, sc.API)
+			cpu0, cpuErr0 := cpuTime(e.server.cmd.Process.Pid)
+			apiStats := drive(ctx, e.addr, cfg.Clients, 0, cfg.Dur, seed, sc.API)
+			cpu1, cpuErr1 := cpuTime(e.server.cmd.Process.Pid)
+			fmt.Fprintf(log, " %.1f req/s; floor…", apiStats.Rate())
+			floorStats := drive(ctx, e.addr, cfg.Clients, cfg.Warmup, cfg.Dur, seed+1, sc.Floor)
+			fmt.Fprintf(log, " %.1f req/s\n", floorStats.Rate())
+			if ctx.Err() != nil {
+				return false, errors.New("interrupted")
+			}
+			r := row{Name: sc.Name, API: apiStats, Floor: floorStats, CPU: -1}
+			if cpuErr0 == nil && cpuErr1 == nil && apiStats.Ops > 0 {
+				r.CPU = (cpu1 - cpu0) / time.Duration(apiStats.Ops)
+			}
+			rows = append(rows, r)
+			scaling = append(scaling, scaleRow{N: n, row: r})
+		}
+		rss, rssErr := e.server.peakRSS()
+
+		fmt.Fprintf(stdout, "\n%d results (%d visible, %d tag links), the last %d loaded in %s; %d clients, %s per scenario and side after %s warm-up;\n",
+			len(ds.IDs), ds.Visible, ds.TagLinks, len(more.IDs), loadTime.Round(time.Millisecond), cfg.Clients, cfg.Dur, cfg.Warmup)
+		fmt.Fprintf(stdout, "DB_MAX_OPEN_CONNS=%d (the floor's pool the same); PostgreSQL %s; %s; %d CPUs; load average %s at start, %s now\n\n",
+			cfg.Pool, pgVersion, runtime.Version(), runtime.NumCPU(), loadStart, loadAvg())
+		printTable(stdout, rows)
+		printThroughput(stdout, rows)
+		if rssErr != nil {
+			fmt.Fprintf(stdout, "\nserver peak RSS: unknown (%v)\n", rssErr)
+		} else {
+			fmt.Fprintf(stdout, "\nserver peak RSS (VmHWM) since start: %.1f MiB\n", float64(rss)/(1<<20))
+		}
+		fmt.Fprintf(stdout, "page of 100 (list) on the wire: %d bytes, %d with Accept-Encoding: gzip (%.1f×smaller)\n",
+			wire.identity, wire.gzip, float64(wire.identity)/float64(max(wire.gzip, 1)))
+		fmt.Fprintln(stdout, "\nrequests:")
+		for _, sc := range scs {
+			fmt.Fprintf(stdout, "  %-16s %s\n", sc.Name, sc.Request)
+		}
+		for _, r := range rows {
+			for side, s := range map[string]stats{"API": r.API, "floor": r.Floor} {
+				if s.Errors > 0 {
+					ok = false
+					fmt.Fprintf(stdout, "%s %s errors, e.g.: %s\n", r.Name, side, strings.Join(s.Samples, " | "))
+				}
+			}
+		}
+	}
+	if len(cfg.sizes()) > 1 {
+		fmt.Fprintln(stdout, "\nscaling:")
+		printScaling(stdout, scaling)
 	}
 	return ok, nil
 }
