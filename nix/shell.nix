@@ -42,7 +42,7 @@ mkShell {
     gotools
     golangci-lint
     goose
-    postgresql # initdb/postgres for src/pgtest and `eosc-perf-api dev`
+    postgresql # initdb/postgres for src/pgtest and `eosc-perf-api-dev`
     nixfmt-tree
     update-vendor-hash
   ];

@@ -71,7 +71,7 @@ func (s *sides) extensionScenarios(ctx context.Context) ([]scenario, error) {
 		{Name: "export-ndjson", Request: fmt.Sprintf("GET %s (%d results)", ndjsonPath, n),
 			API: func(ctx context.Context, c *client) error { return s.get(ctx, c, ndjsonPath) }, Floor: exportSQL(nil)},
 		{Name: "export-csv", Request: fmt.Sprintf("GET %s (%d rows)", csvPath, n),
-			API: func(ctx context.Context, c *client) error { return s.get(ctx, c, csvPath) },
+			API:   func(ctx context.Context, c *client) error { return s.get(ctx, c, csvPath) },
 			Floor: exportSQL([][]string{{"result", "score"}, {"machine", "cpu", "count"}})},
 	}, nil
 }
