@@ -119,6 +119,14 @@ func benchmark(ctx context.Context, cfg config, stdout, log io.Writer) (ok bool,
 				}
 			}
 		}
+		for _, sc := range scs {
+			if strings.HasPrefix(sc.Name, "export") {
+				if err := sd.countExports(ctx); err != nil {
+					return false, err
+				}
+				break
+			}
+		}
 		wire, err := sd.wireSizes(ctx)
 		if err != nil {
 			return false, err

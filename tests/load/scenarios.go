@@ -65,6 +65,8 @@ type sides struct {
 	cat     catalog
 	ids     []uuid.UUID
 	samples []sample
+	// exportPath is the export scenarios' NDJSON request (extensions.go).
+	exportPath string
 }
 
 // scenarios returns the scenarios in the order they run.
