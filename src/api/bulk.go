@@ -202,20 +202,8 @@ func parseBulkLine(text []byte, now time.Time) (perf.NewResult, error) {
 			q.errs[name] = []string{"Unknown field."}
 		}
 	}
-	for _, name := range []string{"execution_datetime", "benchmark_id", "flavor_id"} {
-		if _, bad := q.errs[name]; !q.has(name) && !bad {
-			q.errs[name] = []string{"Missing data for required field."}
-		}
-	}
-	var exec time.Time
-	var zoned bool
-	if v := q.str("execution_datetime"); v != nil {
-		var ok bool
-		if exec, zoned, ok = parseExecTime(*v); !ok {
-			q.errs["execution_datetime"] = []string{"Not a valid datetime."}
-		}
-	}
-	n.BenchmarkID, n.FlavorID, n.TagIDs = ptrOr(q.uuidParam("benchmark_id")), ptrOr(q.uuidParam("flavor_id")), q.uuidList("tags_ids")
+	fields, exec, zoned := uploadFields(q)
+	n.BenchmarkID, n.FlavorID, n.TagIDs = fields.BenchmarkID, fields.FlavorID, fields.TagIDs
 	if err := q.err(); err != nil {
 		return n, err
 	}
@@ -227,11 +215,8 @@ func parseBulkLine(text []byte, now time.Time) (perf.NewResult, error) {
 		}
 		doc = v
 	}
-	switch {
-	case !zoned:
-		return n, perf.Errorf(perf.Invalid, "Execution date must include timezone")
-	case exec.After(now):
-		return n, perf.Errorf(perf.Invalid, "Execution date cannot be in future")
+	if err := checkExecTime(exec, zoned, now); err != nil {
+		return n, err
 	}
 	n.ExecutionDatetime, n.JSON = exec, doc
 	return n, nil

@@ -92,23 +92,44 @@ func (s *server) handleResultGet(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// handleResultCreate handles POST /results.
-func (s *server) handleResultCreate(w http.ResponseWriter, r *http.Request) error {
-	q := newQuery(r, "execution_datetime", "benchmark_id", "flavor_id", "tags_ids")
+// uploadFields checks the fields of an upload — POST /results's query, a
+// bulk line's members (bulk.go) — into q's errors: the three required ones
+// (a field already reported bad is not also reported missing), the
+// execution time's format and the ids. It returns what it read; the
+// execution time's rules come after the document (checkExecTime), in
+// upstream's order.
+func uploadFields(q *query) (n perf.NewResult, exec time.Time, zoned bool) {
 	for _, name := range []string{"execution_datetime", "benchmark_id", "flavor_id"} {
-		if !q.has(name) {
+		if _, bad := q.errs[name]; !q.has(name) && !bad {
 			q.errs[name] = []string{"Missing data for required field."}
 		}
 	}
-	var exec time.Time
-	var zoned bool
 	if v := q.str("execution_datetime"); v != nil {
 		var ok bool
 		if exec, zoned, ok = parseExecTime(*v); !ok {
 			q.errs["execution_datetime"] = []string{"Not a valid datetime."}
 		}
 	}
-	n := perf.NewResult{BenchmarkID: ptrOr(q.uuidParam("benchmark_id")), FlavorID: ptrOr(q.uuidParam("flavor_id")), TagIDs: q.uuidList("tags_ids")}
+	n = perf.NewResult{BenchmarkID: ptrOr(q.uuidParam("benchmark_id")), FlavorID: ptrOr(q.uuidParam("flavor_id")), TagIDs: q.uuidList("tags_ids")}
+	return n, exec, zoned
+}
+
+// checkExecTime applies the rules of a well-formed execution time: it has a
+// time zone and is not in the future.
+func checkExecTime(exec time.Time, zoned bool, now time.Time) error {
+	switch {
+	case !zoned:
+		return perf.Errorf(perf.Invalid, "Execution date must include timezone")
+	case exec.After(now):
+		return perf.Errorf(perf.Invalid, "Execution date cannot be in future")
+	}
+	return nil
+}
+
+// handleResultCreate handles POST /results.
+func (s *server) handleResultCreate(w http.ResponseWriter, r *http.Request) error {
+	q := newQuery(r, "execution_datetime", "benchmark_id", "flavor_id", "tags_ids")
+	n, exec, zoned := uploadFields(q)
 	if err := q.err(); err != nil {
 		return err
 	}
@@ -119,11 +140,8 @@ func (s *server) handleResultCreate(w http.ResponseWriter, r *http.Request) erro
 	if err := checkDocument(&s.opt.Limits, doc); err != nil {
 		return err
 	}
-	switch {
-	case !zoned:
-		return perf.Errorf(perf.Invalid, "Execution date must include timezone")
-	case exec.After(time.Now()):
-		return perf.Errorf(perf.Invalid, "Execution date cannot be in future")
+	if err := checkExecTime(exec, zoned, time.Now()); err != nil {
+		return err
 	}
 	c := callerOf(r)
 	n.ID, n.UploadDatetime, n.ExecutionDatetime, n.JSON = uuid.New(), perf.Now(), exec, doc

@@ -44,14 +44,7 @@ func (c *Cluster) Halt(mode ShutdownMode) error {
 	case <-time.After(30 * time.Second):
 		return fmt.Errorf("pgtest: halt (%v): postgres (pid %d) did not exit", mode, pid)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for groupAlive(pid) {
-		if time.Now().After(deadline) {
-			return fmt.Errorf("pgtest: halt: processes of group %d still running", pid)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return nil
+	return waitGroupGone(pid)
 }
 
 // Resume starts the server halted by Halt on its port and waits until it

@@ -61,12 +61,17 @@ func (c *Cluster) stopServer() error {
 	if !stopped {
 		return fmt.Errorf("pgtest: postgres (pid %d) did not exit", pid)
 	}
-	// Backends exit with the postmaster; after a SIGKILL they may need a
-	// moment to notice.
+	return waitGroupGone(pid)
+}
+
+// waitGroupGone waits until no process of the server's group is left:
+// backends exit with the postmaster, but after a SIGKILL or SIGQUIT they
+// may need a moment to notice.
+func waitGroupGone(pid int) error {
 	deadline := time.Now().Add(5 * time.Second)
 	for groupAlive(pid) {
 		if time.Now().After(deadline) {
-			return fmt.Errorf("pgtest: processes of group %d still running after stop", pid)
+			return fmt.Errorf("pgtest: processes of group %d still running after the server stopped", pid)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
