@@ -144,6 +144,17 @@ func withoutRecheck(ctx context.Context, db sqlx.QueryerContext, paths [][]strin
 func countedTotal(f perf.ResultFilter) (string, []any, bool) {
 	rest := f
 	rest.BenchmarkID, rest.SiteID, rest.FlavorID = nil, nil, nil
+	// An empty list is no condition: the handlers pass empty, non-nil
+	// slices, which DeepEqual would tell from nil.
+	if len(rest.TagIDs) == 0 {
+		rest.TagIDs = nil
+	}
+	if len(rest.Filters) == 0 {
+		rest.Filters = nil
+	}
+	if len(rest.Terms) == 0 {
+		rest.Terms = nil
+	}
 	if !reflect.DeepEqual(rest, perf.ResultFilter{}) { // also any field added later
 		return "", nil, false
 	}
