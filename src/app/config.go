@@ -191,6 +191,9 @@ var settingsTable = []setting{
 	{name: "HEAVY_QUEUE_WAIT", typ: "duration", prod: val("1s"), dev: val("1s"), added: true,
 		doc:  "How long a heavy request waits for one of the `MAX_HEAVY_REQUESTS` slots before it gets 503 with `Retry-After` (Go duration; `0s` = no wait).",
 		bind: durationVar(func(s *Settings) *time.Duration { return &s.HeavyQueueWait }, 0)},
+	{name: "LEAF_INDEX_CPU_PERCENT", typ: "int", prod: val("50"), dev: val("50"), added: true,
+		doc:  "Largest share of one core, in percent (1-100), that the background indexer takes while uploaded results wait to enter the index of JSON filters (table `result_leaf`, migration 00013): after each batch it pauses so long that the rest is left to requests. Uploads never wait for it; a filter evaluates the documents of results not indexed yet, so answers are exact either way. `100` = no pause.",
+		bind: intVar(func(s *Settings) *int { return &s.LeafIndexPercent }, 1, 100)},
 }
 
 // configIntro heads the settings reference of `config --markdown`.

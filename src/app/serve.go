@@ -79,6 +79,22 @@ func serve(ctx context.Context, s Settings, log zerolog.Logger, hooks *serveHook
 		}
 	}
 
+	// The background indexer of uploaded results (store/leaf_drain.go),
+	// stopped before the pool closes.
+	indexCtx, stopIndexer := context.WithCancel(ctx)
+	indexerDone := make(chan struct{})
+	go func() {
+		defer close(indexerDone)
+		st.RunLeafIndexer(indexCtx, store.LeafIndexerOptions{
+			Idle: time.Second, Duty: float64(s.LeafIndexPercent) / 100,
+			OnError: func(err error) { log.Warn().Err(err).Msg("indexing uploaded results failed; retrying") },
+		})
+	}()
+	defer func() {
+		stopIndexer()
+		<-indexerDone
+	}()
+
 	httpClient, err := oidcClient(s, hooks.extraCA)
 	if err != nil {
 		return err

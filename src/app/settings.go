@@ -73,6 +73,7 @@ type Settings struct {
 	MaxHeavyRequests   int           // MAX_HEAVY_REQUESTS
 	MaxPageBytes       int64         // MAX_PAGE_BYTES
 	HeavyQueueWait     time.Duration // HEAVY_QUEUE_WAIT
+	LeafIndexPercent   int           // LEAF_INDEX_CPU_PERCENT
 }
 
 // Development reports whether FLASK_ENV is development.

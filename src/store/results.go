@@ -259,6 +259,7 @@ func (s *Store) CreateResult(ctx context.Context, n perf.NewResult, check func(b
 	case err != nil:
 		return perf.Result{}, mapError(err, "create result")
 	}
+	s.kickLeaves()
 	rs, err := s.results(ctx, []resultRow{row})
 	if err != nil {
 		return perf.Result{}, err
@@ -319,6 +320,7 @@ func (s *Store) createResultLocked(ctx context.Context, n perf.NewResult, check 
 	if err != nil {
 		return perf.Result{}, err
 	}
+	s.kickLeaves()
 	// Read after the commit: building the result may read the catalog on
 	// another pooled connection, which must not wait while this
 	// transaction holds one.

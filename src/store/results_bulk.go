@@ -72,6 +72,9 @@ func (s *Store) CreateResults(ctx context.Context, lines []BulkLine, atomic bool
 	if err == errAtomicRollback {
 		return 0, nil
 	}
+	if err == nil && created > 0 {
+		s.kickLeaves()
+	}
 	return created, err
 }
 

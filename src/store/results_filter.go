@@ -109,9 +109,10 @@ func jsonFiltersSQL(w *where, fs []perf.JSONFilter) {
 
 // jsonFiltersKnown is jsonFiltersSQL when it is known, for the filters i
 // with noRecheck[i], that result_leaf holds no recheck row at the filter's
-// path (in the snapshot the query runs in): their condition is then the
-// indexed part alone, a semi-join whose size the planner can estimate
-// (through a UNION ALL it cannot, and guesses 200 matches).
+// path and no result is pending (in the snapshot the query runs in):
+// their condition is then the indexed part alone, a semi-join whose size
+// the planner can estimate (through a UNION ALL it cannot, and guesses 200
+// matches).
 func jsonFiltersKnown(w *where, fs []perf.JSONFilter, noRecheck []bool) {
 	for i, f := range fs {
 		if !matchable(f) {
@@ -207,14 +208,16 @@ func leafPath(path []string) bool {
 // range scan of result_leaf_num_idx or result_leaf_txt_idx), plus those
 // whose row at the path is a recheck row (objects, arrays, scalars over
 // 1024 bytes: txt is NULL), for which the scan's condition is evaluated on
-// the document. A missing path or JSON null has no row, so never matches.
+// the document, plus the pending results (migration 00013: not indexed
+// yet, so without leaf rows), whose documents are evaluated likewise. A
+// missing path or JSON null has no row, so never matches.
 //
 // The stored num is exactly what numberSQL converts (the same guarded
 // cast, over the same text), txt exactly r.json #>> path; the boolean
 // conversion is boolSQL's on the same text, so the answer is the scan's.
 //
-// Without recheck (no recheck row at the path) the condition is the
-// indexed part alone.
+// Without recheck (no recheck row at the path and no pending result) the
+// condition is the indexed part alone.
 func leafFilterSQL(w *where, f perf.JSONFilter, recheck bool) {
 	path := w.arg(pq.Array(f.Path)) + "::text[]"
 	var cond string
@@ -234,7 +237,8 @@ func leafFilterSQL(w *where, f perf.JSONFilter, recheck bool) {
 		return
 	}
 	w.conds = append(w.conds, "r.id IN ("+indexed+" UNION ALL SELECT l.result_id FROM result_leaf l JOIN result x ON x.id = l.result_id"+
-		" WHERE l.path = "+path+" AND l.txt IS NULL AND "+scanCond(w, f, "x.json", path)+")")
+		" WHERE l.path = "+path+" AND l.txt IS NULL AND "+scanCond(w, f, "x.json", path)+
+		" UNION ALL SELECT p.result_id FROM result_leaf_pending p JOIN result x ON x.id = p.result_id WHERE "+scanCond(w, f, "x.json", path)+")")
 }
 
 // scanFilterSQL renders a filter evaluated on every document.

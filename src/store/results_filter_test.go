@@ -13,6 +13,7 @@ import (
 
 	"github.com/eosc-perf/api/src/perf"
 	"github.com/eosc-perf/api/src/pgtest"
+	"github.com/jmoiron/sqlx"
 )
 
 // filterDocs are the result documents the filter and sort tests query,
@@ -72,9 +73,28 @@ var filterDocs = map[string]string{
 }
 
 // filterDB returns a migrated database holding one user, benchmark, site
-// and flavor and a result per document; names(id, name) maps results to
-// the documents' names.
+// and flavor and a result per document, indexed in result_leaf;
+// names(id, name) maps results to the documents' names.
 func filterDB(tb testing.TB, docs map[string]string) *sql.DB {
+	tb.Helper()
+	db := pendingFilterDB(tb, docs)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	st := &Store{db: sqlx.NewDb(db, "postgres")}
+	for {
+		n, err := st.DrainLeaves(ctx, 1000)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if n == 0 {
+			return db
+		}
+	}
+}
+
+// pendingFilterDB is filterDB with the results' leaves still pending
+// (migration 00013).
+func pendingFilterDB(tb testing.TB, docs map[string]string) *sql.DB {
 	tb.Helper()
 	// A copy of a database migrated once per test binary.
 	dsn := pgtest.NewDatabaseFrom(tb, "migrated", func(ctx context.Context, dsn string) error {

@@ -83,7 +83,7 @@ func TestLeafFiltersAgreeWithTheScan(t *testing.T) {
 	for i := range 300 {
 		docs[fmt.Sprintf("d%d", i)] = randomDoc(rng)
 	}
-	db := filterDB(t, docs)
+	db := pendingFilterDB(t, docs)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 
@@ -160,6 +160,59 @@ func TestLeafFiltersAgreeWithTheScan(t *testing.T) {
 			t.Errorf("%s: result_count sums to %d for %d visible results (%d groups differ)", round, sum, visible, diff)
 		}
 	}
+	st := &Store{db: sqlx.NewDb(db, "postgres")}
+	// drain indexes up to n pending results (migration 00013) and checks
+	// that result_leaf then holds exactly the leaves of the indexed
+	// results.
+	drain := func(round string, n int) {
+		t.Helper()
+		for n > 0 {
+			got, err := st.DrainLeaves(ctx, min(n, 70))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got == 0 {
+				break
+			}
+			n -= got
+		}
+		var diff int
+		if err := db.QueryRowContext(ctx, `SELECT count(*) FROM (
+			(SELECT result_id, path, kind, num, txt FROM result_leaf
+			 EXCEPT ALL SELECT r.id, l.* FROM result r CROSS JOIN LATERAL result_leaves(r.json) l
+			 WHERE NOT EXISTS (SELECT 1 FROM result_leaf_pending p WHERE p.result_id = r.id))
+			UNION ALL
+			(SELECT r.id, l.* FROM result r CROSS JOIN LATERAL result_leaves(r.json) l
+			 WHERE NOT EXISTS (SELECT 1 FROM result_leaf_pending p WHERE p.result_id = r.id)
+			 EXCEPT ALL SELECT result_id, path, kind, num, txt FROM result_leaf)) d`).Scan(&diff); err != nil {
+			t.Fatal(err)
+		}
+		if diff != 0 {
+			t.Errorf("%s: result_leaf differs from the leaves of the indexed results in %d rows", round, diff)
+		}
+	}
+	pending := func() int {
+		n, err := st.PendingLeaves(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	// Inserted results are pending until indexed: the filters answer the
+	// same with none, some and all of them indexed.
+	if n := pending(); n != 300 {
+		t.Fatalf("%d results pending after inserting 300, want all", n)
+	}
+	compare("after insert, nothing indexed")
+	drain("half indexed", 150)
+	if n := pending(); n != 150 {
+		t.Fatalf("%d results pending after indexing 150 of 300", n)
+	}
+	compare("after insert, half indexed")
+	drain("indexed", 300)
+	if n := pending(); n != 0 {
+		t.Fatalf("%d results pending after indexing all", n)
+	}
 	compare("after insert")
 	checkCounts("after insert")
 
@@ -183,6 +236,11 @@ func TestLeafFiltersAgreeWithTheScan(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	if n := pending(); n == 0 {
+		t.Fatal("no result pending after rewriting documents")
+	}
+	compare("after update and delete, rewritten ones pending")
+	drain("after update and delete", 300)
 	compare("after update and delete")
 	checkCounts("after update and delete")
 	if _, err := db.ExecContext(ctx, `UPDATE result SET deleted = true WHERE json ? 'a'`); err != nil {

@@ -122,7 +122,8 @@ func (s *Store) ListResults(ctx context.Context, f perf.ResultFilter, sort []per
 }
 
 // withoutRecheck reports, for each non-nil path, whether result_leaf holds
-// no recheck row there (one statement for all paths).
+// no recheck row there and no result is pending (one statement for all
+// paths): whether the leaf index alone answers a filter there.
 func withoutRecheck(ctx context.Context, db sqlx.QueryerContext, paths [][]string) ([]bool, error) {
 	var w where
 	var cols []string
@@ -134,7 +135,8 @@ func withoutRecheck(ctx context.Context, db sqlx.QueryerContext, paths [][]strin
 		cols = append(cols, "NOT EXISTS (SELECT 1 FROM result_leaf WHERE path = "+w.arg(pq.Array(p))+"::text[] AND txt IS NULL)")
 	}
 	var out pq.BoolArray
-	err := sqlx.GetContext(ctx, db, &out, "SELECT ARRAY["+strings.Join(cols, ", ")+"]::boolean[]", w.args...)
+	err := sqlx.GetContext(ctx, db, &out, "SELECT CASE WHEN EXISTS (SELECT 1 FROM result_leaf_pending) THEN array_fill(false, ARRAY["+
+		strconv.Itoa(len(cols))+"]) ELSE ARRAY["+strings.Join(cols, ", ")+"]::boolean[] END", w.args...)
 	return out, mapError(err, "check recheck rows")
 }
 

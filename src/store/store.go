@@ -27,6 +27,8 @@ type Store struct {
 	// maxPageBytes bounds the documents of one page of results (0: none).
 	maxPageBytes int64
 	cat          catalogCache
+	// leafKick wakes RunLeafIndexer after uploads (leaf_drain.go).
+	leafKick chan struct{}
 
 	stmtMu sync.Mutex
 	stmts  map[string]*sqlx.Stmt // see prepared
@@ -58,7 +60,7 @@ func Open(dsn string, opt PoolOptions) (*Store, error) {
 	if opt.MaxLifetime > 0 {
 		db.SetConnMaxLifetime(opt.MaxLifetime)
 	}
-	return &Store{db: db, dsn: dsn, maxPageBytes: opt.MaxPageBytes}, nil
+	return &Store{db: db, dsn: dsn, maxPageBytes: opt.MaxPageBytes, leafKick: make(chan struct{}, 1)}, nil
 }
 
 // DB returns the underlying pool (for migrations and metrics).
