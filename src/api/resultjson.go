@@ -174,7 +174,7 @@ func hexEncode(dst []byte, id uuid.UUID) {
 
 func appendTime(b []byte, t time.Time) []byte {
 	b = append(b, '"')
-	b = append(b, perf.FormatTime(t)...)
+	b = perf.AppendTime(b, t)
 	return append(b, '"')
 }
 

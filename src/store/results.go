@@ -52,6 +52,8 @@ type resultRow struct {
 	FlavorID    uuid.UUID `db:"flavor_id"`
 	Tags        []byte    `db:"tags"`
 	Version     int64     `db:"cv"`
+	// Compact: JSON and Tags are compacted already (selectPage).
+	Compact bool `db:"-"`
 }
 
 // results converts rows with a catalog snapshot at least as new as every
@@ -73,10 +75,13 @@ func (s *Store) results(ctx context.Context, rows []resultRow) ([]perf.Result, e
 	out := make([]perf.Result, len(rows))
 	for i, r := range rows {
 		out[i] = perf.Result{
-			ID: r.ID, UploadDatetime: r.Upload, ExecutionDatetime: r.Execution, JSON: compactJSONB(r.JSON), Deleted: r.Deleted,
+			ID: r.ID, UploadDatetime: r.Upload, ExecutionDatetime: r.Execution, JSON: r.JSON, Deleted: r.Deleted,
 			Uploader:  perf.Uploader{UploaderSub: r.UploaderSub, UploaderIss: r.UploaderIss},
 			Benchmark: c.benchmarks[r.BenchmarkID], Site: c.sites[r.SiteID], Flavor: c.flavors[r.FlavorID],
-			TagsJSON: compactJSONB(r.Tags),
+			TagsJSON: r.Tags,
+		}
+		if !r.Compact {
+			out[i].JSON, out[i].TagsJSON = compactJSONB(r.JSON), compactJSONB(r.Tags)
 		}
 	}
 	return out, nil
@@ -84,31 +89,54 @@ func (s *Store) results(ctx context.Context, rows []resultRow) ([]perf.Result, e
 
 // compactJSONB removes, in place, the blank that PostgreSQL's jsonb output
 // puts after every ',' and ':' between tokens (it writes no other
-// whitespace outside strings), so documents are emitted compactly. Strings
-// are copied whole (their end found with bytes.IndexByte).
+// whitespace outside strings), so documents are emitted compactly.
 func compactJSONB(b []byte) []byte {
-	w, r, n := 0, 0, len(b)
+	// The output never overtakes the input: appending to b[:0] only
+	// moves bytes towards the start (append copies with memmove).
+	return appendCompactJSONB(b[:0], b)
+}
+
+// appendCompactJSONB appends src, jsonb output text, to dst without the
+// blanks compactJSONB removes. Strings are copied whole (their end found
+// with bytes.IndexByte), and so is the text between strings up to its
+// first ", " or ": ".
+func appendCompactJSONB(dst, src []byte) []byte {
+	r, n := 0, len(src)
 	for r < n {
-		c := b[r]
-		if c != '"' {
-			b[w] = c
-			w++
-			r++
-			if (c == ',' || c == ':') && r < n && b[r] == ' ' {
-				r++
-			}
-			continue
+		// Outside a string: up to the next quote.
+		q := bytes.IndexByte(src[r:], '"')
+		if q < 0 {
+			q = n
+		} else {
+			q += r
 		}
+		for r < q {
+			i := r
+			for i < q && !((src[i] == ',' || src[i] == ':') && i+1 < n && src[i+1] == ' ') {
+				i++
+			}
+			if i == q {
+				dst = append(dst, src[r:q]...)
+				r = q
+				break
+			}
+			dst = append(dst, src[r:i+1]...)
+			r = i + 2 // past the blank
+		}
+		if r >= n {
+			break
+		}
+		// A string, from its opening quote at r.
 		end := r + 1 // just after the closing quote, once found
 		for {
-			i := bytes.IndexByte(b[end:], '"')
+			i := bytes.IndexByte(src[end:], '"')
 			if i < 0 {
 				end = n
 				break
 			}
 			end += i
 			k := end - 1
-			for k > r && b[k] == '\\' {
+			for k > r && src[k] == '\\' {
 				k--
 			}
 			end++
@@ -116,10 +144,10 @@ func compactJSONB(b []byte) []byte {
 				break
 			}
 		}
-		w += copy(b[w:], b[r:end])
+		dst = append(dst, src[r:end]...)
 		r = end
 	}
-	return b[:w]
+	return dst
 }
 
 // GetResult returns a result by id, also when it is hidden.

@@ -97,7 +97,7 @@ func (s *Store) ListResults(ctx context.Context, f perf.ResultFilter, sort []per
 	if err != nil {
 		return l, err
 	}
-	rows, err := s.selectPage(ctx, db, q, w.args)
+	rows, err := s.selectPage(ctx, db, q, w.args, p.PerPage)
 	if err != nil {
 		return l, err
 	}

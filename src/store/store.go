@@ -5,6 +5,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"database/sql/driver"
 	"errors"
 	"fmt"
@@ -47,10 +48,12 @@ type PoolOptions struct {
 // Open opens a pool for the lib/pq connection string dsn. It does not
 // connect; see WaitReady.
 func Open(dsn string, opt PoolOptions) (*Store, error) {
-	db, err := sqlx.Open("postgres", dsn)
+	conn, err := pq.NewConnector(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("store: open: %w", err)
 	}
+	conn.Dialer(bufferedDialer{})
+	db := sqlx.NewDb(sql.OpenDB(conn), "postgres")
 	if opt.MaxOpen > 0 {
 		db.SetMaxOpenConns(opt.MaxOpen)
 	}
