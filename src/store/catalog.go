@@ -3,6 +3,8 @@ package store
 import (
 	"bytes"
 	"context"
+	"crypto/md5"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"sync"
@@ -33,6 +35,16 @@ type catalogSnapshot struct {
 	benchmarks map[uuid.UUID]perf.Benchmark
 	sites      map[uuid.UUID]perf.Site
 	flavors    map[uuid.UUID]perf.Flavor
+	// schemas holds each benchmark's json_schema as stored (the text
+	// uploads are validated against) and its MD5 in hex, which
+	// uploadInsertFast compares with the row's.
+	schemas map[uuid.UUID]storedSchema
+}
+
+// storedSchema is a benchmark's json_schema as PostgreSQL returns it.
+type storedSchema struct {
+	text []byte
+	md5  string
 }
 
 // catalogCache holds the latest snapshot; reloads are serialised.
@@ -89,7 +101,8 @@ func (s *Store) catalogAt(ctx context.Context, version int64, refs [][3]uuid.UUI
 // loadCatalog reads the version, then every benchmark, site and flavor.
 // JSON Schemas are stored as submitted (type json); they are kept compact.
 func (s *Store) loadCatalog(ctx context.Context) (*catalogSnapshot, error) {
-	c := &catalogSnapshot{benchmarks: map[uuid.UUID]perf.Benchmark{}, sites: map[uuid.UUID]perf.Site{}, flavors: map[uuid.UUID]perf.Flavor{}}
+	c := &catalogSnapshot{benchmarks: map[uuid.UUID]perf.Benchmark{}, sites: map[uuid.UUID]perf.Site{}, flavors: map[uuid.UUID]perf.Flavor{},
+		schemas: map[uuid.UUID]storedSchema{}}
 	if err := s.db.GetContext(ctx, &c.version, `SELECT v FROM catalog_version`); err != nil {
 		return nil, mapError(err, "catalog version")
 	}
@@ -98,6 +111,8 @@ func (s *Store) loadCatalog(ctx context.Context) (*catalogSnapshot, error) {
 		return nil, mapError(err, "catalog benchmarks")
 	}
 	for _, b := range bs {
+		sum := md5.Sum(b.JSONSchema)
+		c.schemas[b.ID] = storedSchema{text: b.JSONSchema, md5: hex.EncodeToString(sum[:])}
 		var buf bytes.Buffer
 		if json.Compact(&buf, b.JSONSchema) == nil {
 			b.JSONSchema = buf.Bytes()

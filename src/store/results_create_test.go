@@ -53,3 +53,78 @@ func TestCreateResultRevalidatesWhenTheSchemaChanged(t *testing.T) {
 		t.Errorf("count %d, %v", count, err)
 	}
 }
+
+// The one-statement path of CreateResult validates against the cached
+// catalog; when the cache is older than the benchmark, flavor or tags,
+// the insert finds out (schema MD5, status, foreign key) and the upload
+// gets the answer the database gives now, not the cache's.
+func TestCreateResultFromAStaleCatalogCache(t *testing.T) {
+	t.Parallel()
+	db := filterDB(t, nil)
+	st := &Store{db: sqlx.NewDb(db, "postgres")}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	bench := uuid.MustParse("00000000-0000-0000-0000-00000000000b")
+	flavor := uuid.MustParse("00000000-0000-0000-0000-00000000000f")
+	upload := func(check func(b perf.Benchmark) error, tags ...uuid.UUID) (perf.Result, error) {
+		n := perf.NewResult{ID: uuid.New(), UploadDatetime: perf.Now(), ExecutionDatetime: perf.Now().Add(-time.Hour), JSON: []byte(`{"a": 1}`),
+			BenchmarkID: bench, FlavorID: flavor, TagIDs: tags, Uploader: perf.Uploader{UploaderSub: "s", UploaderIss: "i"}}
+		return st.CreateResult(ctx, n, check)
+	}
+	var seen []string
+	record := func(b perf.Benchmark) error {
+		seen = append(seen, string(b.JSONSchema))
+		if string(b.JSONSchema) == `{"required": ["b"]}` {
+			return perf.Errorf(perf.Invalid, "b is required")
+		}
+		return nil
+	}
+	// The first upload loads the cache (when it builds its answer); the
+	// second takes the one-statement path: one validation.
+	for i := range 2 {
+		seen = nil
+		if _, err := upload(record); err != nil {
+			t.Fatal(err)
+		}
+		if i == 1 && len(seen) != 1 {
+			t.Fatalf("validated %d times with a fresh cache, want once", len(seen))
+		}
+	}
+	if st.cat.cur.Load() == nil {
+		t.Fatal("no catalog cached")
+	}
+
+	// Behind the cache's back: a new schema the document fails.
+	if _, err := db.ExecContext(ctx, `UPDATE benchmark SET json_schema = '{"required": ["b"]}' WHERE id = $1`, bench); err != nil {
+		t.Fatal(err)
+	}
+	seen = nil
+	if _, err := upload(record); perf.AsError(err).Kind != perf.Invalid {
+		t.Errorf("upload after the schema changed: %v, want 422", err)
+	}
+	if len(seen) != 2 || seen[0] != "{}" || seen[1] != `{"required": ["b"]}` {
+		t.Errorf("validated against %q, want the cached schema, then the stored one", seen)
+	}
+	if _, err := db.ExecContext(ctx, `UPDATE benchmark SET json_schema = '{}' WHERE id = $1`, bench); err != nil {
+		t.Fatal(err)
+	}
+	// A flavor back on review behind the cache's back.
+	if _, err := db.ExecContext(ctx, `UPDATE flavor SET status = 'on_review' WHERE id = $1`, flavor); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := upload(record); perf.AsError(err).Kind != perf.Invalid || perf.AsError(err).Msg != "Flavor "+flavor.String()+" not approved" {
+		t.Errorf("upload to a flavor on review: %v", err)
+	}
+	if _, err := db.ExecContext(ctx, `UPDATE flavor SET status = 'approved' WHERE id = $1`, flavor); err != nil {
+		t.Fatal(err)
+	}
+	// A tag that does not exist: 404, nothing stored.
+	missing := uuid.New()
+	if _, err := upload(record, missing); perf.AsError(err).Kind != perf.NotFound {
+		t.Errorf("upload with a missing tag: %v, want 404", err)
+	}
+	var n int
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM result`).Scan(&n); err != nil || n != 2 {
+		t.Errorf("%d results stored (%v), want the first two only", n, err)
+	}
+}
