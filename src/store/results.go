@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/md5"
-	"encoding/hex"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"time"
 
