@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 )
 
 // leafDiff counts the rows in which result_leaf differs from the leaves of
@@ -156,5 +157,71 @@ func TestRunLeafIndexer(t *testing.T) {
 	case <-stopped:
 	case <-time.After(10 * time.Second):
 		t.Fatal("the indexer did not stop with its context")
+	}
+}
+
+// TestConcurrentMultiGroupInsertsDoNotDeadlock: statements that add
+// results to several (benchmark, site, flavor) groups at once, as bulk
+// uploads do, lock result_count's rows in one order (migration 00013), so
+// concurrent ones wait for each other instead of deadlocking (40P01).
+func TestConcurrentMultiGroupInsertsDoNotDeadlock(t *testing.T) {
+	t.Parallel()
+	db := filterDB(t, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	const groups = 12
+	if _, err := db.ExecContext(ctx, `INSERT INTO flavor (id, uploader_sub, uploader_iss, upload_datetime, status, name, site_id)
+		SELECT gen_random_uuid(), 's', 'i', now(), 'approved', 'f' || g, '00000000-0000-0000-0000-00000000000c' FROM generate_series(2, $1) g`, groups); err != nil {
+		t.Fatal(err)
+	}
+	var flavors []string
+	if err := sqlx.NewDb(db, "postgres").SelectContext(ctx, &flavors, `SELECT id::text FROM flavor`); err != nil {
+		t.Fatal(err)
+	}
+	db.SetMaxOpenConns(8)
+	var wg sync.WaitGroup
+	errs := make(chan error, 8*40)
+	for w := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewSource(int64(w)))
+			for range 40 {
+				// Rows in every group, in a random order, in one statement
+				// inside a transaction that holds its locks a moment.
+				fl := append([]string(nil), flavors...)
+				rng.Shuffle(len(fl), func(i, j int) { fl[i], fl[j] = fl[j], fl[i] })
+				tx, err := db.BeginTx(ctx, nil)
+				if err != nil {
+					errs <- err
+					return
+				}
+				_, err = tx.ExecContext(ctx, `INSERT INTO result (id, uploader_sub, uploader_iss, upload_datetime, json, execution_datetime, benchmark_id, flavor_id, site_id, deleted)
+					SELECT gen_random_uuid(), 's', 'i', now(), '{}', now(), '00000000-0000-0000-0000-00000000000b', f::uuid, '00000000-0000-0000-0000-00000000000c', false
+					FROM unnest($1::text[]) WITH ORDINALITY AS x(f, o), generate_series(1, 1 + o::int % 3) ORDER BY o`, pq.Array(fl))
+				if err == nil {
+					_, err = tx.ExecContext(ctx, `SELECT pg_sleep(0.002)`)
+				}
+				if err != nil {
+					tx.Rollback()
+					errs <- err
+					continue
+				}
+				if err := tx.Commit(); err != nil {
+					errs <- err
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Errorf("concurrent insert: %v", err)
+	}
+	var diff int
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM (
+		SELECT benchmark_id, site_id, flavor_id, n FROM result_count WHERE n <> 0
+		EXCEPT SELECT benchmark_id, site_id, flavor_id, count(*) FROM result WHERE NOT deleted GROUP BY 1, 2, 3) d`).Scan(&diff); err != nil || diff != 0 {
+		t.Errorf("result_count differs from the results in %d groups (%v)", diff, err)
 	}
 }
