@@ -133,7 +133,13 @@ func benchmark(ctx context.Context, cfg config, stdout, log io.Writer) (ok bool,
 		}
 
 		var rows []row
+		readRSS := int64(-1) // VmHWM before the first writing scenario
 		for i, sc := range scs {
+			if readRSS < 0 && writes[sc.Name] {
+				if rss, err := e.server.peakRSS(); err == nil && i > 0 {
+					readRSS = rss
+				}
+			}
 			seed := cfg.Seed + int64(100*step+2*i)
 			fmt.Fprintf(log, "%s: API…", sc.Name)
 			drive(ctx, e.addr, cfg.Clients, 0, cfg.Warmup, seed, sc.API)
@@ -164,7 +170,11 @@ func benchmark(ctx context.Context, cfg config, stdout, log io.Writer) (ok bool,
 		if rssErr != nil {
 			fmt.Fprintf(stdout, "\nserver peak RSS: unknown (%v)\n", rssErr)
 		} else {
-			fmt.Fprintf(stdout, "\nserver peak RSS (VmHWM) since start: %.1f MiB\n", float64(rss)/(1<<20))
+			fmt.Fprintf(stdout, "\nserver peak RSS (VmHWM) since start: %.1f MiB", float64(rss)/(1<<20))
+			if readRSS > 0 {
+				fmt.Fprintf(stdout, "; %.1f MiB before the first scenario that writes", float64(readRSS)/(1<<20))
+			}
+			fmt.Fprintln(stdout)
 		}
 		fmt.Fprintf(stdout, "page of 100 (list) on the wire: %d bytes, %d with Accept-Encoding: gzip (%.1f×smaller)\n",
 			wire.identity, wire.gzip, float64(wire.identity)/float64(max(wire.gzip, 1)))
@@ -200,3 +210,8 @@ func loadAvg() string {
 	}
 	return f[0]
 }
+
+// writes names the scenarios that write (uploads): the server's peak RSS
+// is also reported as it was before the first of them, i.e. over the read
+// scenarios that run first.
+var writes = map[string]bool{"upload": true, "bulk": true}
