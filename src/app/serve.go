@@ -57,7 +57,7 @@ func serve(ctx context.Context, s Settings, log zerolog.Logger, hooks *serveHook
 	log.Info().Str("version", Version).Str("mode", s.Mode).Msg("starting")
 
 	st, err := store.Open(s.PoolDSN(), store.PoolOptions{
-		MaxOpen: s.DBMaxOpenConns, MaxIdle: s.DBMaxIdleConns, MaxLifetime: s.DBConnMaxLifetime,
+		MaxOpen: s.DBMaxOpenConns, MaxIdle: s.MaxIdleConns(), MaxLifetime: s.DBConnMaxLifetime,
 		MaxPageBytes: s.MaxPageBytes,
 	})
 	if err != nil {

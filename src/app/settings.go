@@ -30,7 +30,7 @@ type Settings struct {
 
 	DBUser, DBPassword, DBHost, DBPort, DBName string
 	DBSSLMode                                  string        // DB_SSLMODE (lib/pq sslmode)
-	DBMaxOpenConns, DBMaxIdleConns             int           // DB_MAX_OPEN_CONNS, DB_MAX_IDLE_CONNS
+	DBMaxOpenConns, DBMaxIdleConns             int           // DB_MAX_OPEN_CONNS, DB_MAX_IDLE_CONNS (-1: as many as open; see MaxIdleConns)
 	DBConnMaxLifetime                          time.Duration // DB_CONN_MAX_LIFETIME
 	DBWaitTimeout                              time.Duration // DB_WAIT_TIMEOUT: how long serve waits for PostgreSQL at start
 
@@ -270,6 +270,14 @@ func (s Settings) PoolDSN() string {
 	return s.DSN() + fmt.Sprintf(" statement_timeout='%d' jit='off'", s.DBStatementTimeout.Milliseconds())
 }
 
+// MaxIdleConns is DB_MAX_IDLE_CONNS, or DB_MAX_OPEN_CONNS when it is empty.
+func (s Settings) MaxIdleConns() int {
+	if s.DBMaxIdleConns < 0 {
+		return s.DBMaxOpenConns
+	}
+	return s.DBMaxIdleConns
+}
+
 // Warnings lists settings that are valid but probably not what the operator
 // wants; serve logs each of them at start-up.
 func (s Settings) Warnings() []string {
@@ -283,7 +291,7 @@ func (s Settings) Warnings() []string {
 	if s.MailServer != "" && s.MailFrom == "" {
 		w = append(w, "MAIL_SERVER is set but MAIL_FROM is empty: SMTP servers usually reject mail without a sender")
 	}
-	if s.DBMaxIdleConns > s.DBMaxOpenConns {
+	if s.DBMaxIdleConns >= 0 && s.DBMaxIdleConns > s.DBMaxOpenConns {
 		w = append(w, fmt.Sprintf("DB_MAX_IDLE_CONNS (%d) exceeds DB_MAX_OPEN_CONNS (%d): at most %d idle connections are kept",
 			s.DBMaxIdleConns, s.DBMaxOpenConns, s.DBMaxOpenConns))
 	}

@@ -46,6 +46,27 @@ func intVar[T int | int64](field func(*Settings) *T, lo, hi int64) binder {
 	}
 }
 
+// optIntVar is intVar where an empty value is allowed and stored as -1.
+func optIntVar(field func(*Settings) *int, lo, hi int64) binder {
+	return binder{
+		parse: func(s *Settings, raw string) error {
+			if strings.TrimSpace(raw) == "" {
+				*field(s) = -1
+				return nil
+			}
+			n, err := parseInt(raw, lo, hi)
+			*field(s) = int(n)
+			return err
+		},
+		format: func(s *Settings) string {
+			if *field(s) < 0 {
+				return ""
+			}
+			return strconv.Itoa(*field(s))
+		},
+	}
+}
+
 func parseInt(raw string, lo, hi int64) (int64, error) {
 	n, err := strconv.ParseInt(strings.TrimSpace(raw), 10, 64)
 	if err != nil {

@@ -180,7 +180,7 @@ func TestLoadSettingsAccepts(t *testing.T) {
 		{
 			name: "production defaults fill the optional settings", env: prodSettingsEnv(nil),
 			want: map[string]string{
-				"FLASK_ENV": "production", "DB_SSLMODE": "disable", "DB_MAX_OPEN_CONNS": "20", "DB_MAX_IDLE_CONNS": "10",
+				"FLASK_ENV": "production", "DB_SSLMODE": "disable", "DB_MAX_OPEN_CONNS": "20", "DB_MAX_IDLE_CONNS": "",
 				"DB_CONN_MAX_LIFETIME": "30m0s", "DB_WAIT_TIMEOUT": "1m0s", "TRUSTED_OP_LIST": defaultOPs,
 				"OIDC_CA_FILE": "", "OIDC_TIMEOUT": "5s", "MAIL_SUPPORT": "", "MAIL_FROM": "", "MAIL_SERVER": "", "MAIL_PORT": "25",
 				"BACKEND_ROUTE": "/", "BCRYPT_LOG_ROUNDS": "12", "LISTEN_ADDR": ":5000", "METRICS_ADDR": "",
@@ -335,8 +335,10 @@ func TestSettingsWarnings(t *testing.T) {
 			env:  prodSettingsEnv(map[string]string{"TRUSTED_OP_LIST": "https://op.example", "MAIL_SERVER": "smtp.example"}),
 			want: []string{"MAIL_SERVER is set but MAIL_FROM is empty: SMTP servers usually reject mail without a sender"}},
 		{name: "more idle than open connections warns",
-			env:  prodSettingsEnv(map[string]string{"TRUSTED_OP_LIST": "https://op.example", "DB_MAX_OPEN_CONNS": "4"}),
+			env:  prodSettingsEnv(map[string]string{"TRUSTED_OP_LIST": "https://op.example", "DB_MAX_OPEN_CONNS": "4", "DB_MAX_IDLE_CONNS": "10"}),
 			want: []string{"DB_MAX_IDLE_CONNS (10) exceeds DB_MAX_OPEN_CONNS (4): at most 4 idle connections are kept"}},
+		{name: "idle connections as many as open by default",
+			env: prodSettingsEnv(map[string]string{"TRUSTED_OP_LIST": "https://op.example", "DB_MAX_OPEN_CONNS": "4"})},
 		{name: "development without a database warns about the placeholder only",
 			env:  map[string]string{"FLASK_ENV": "development"},
 			want: []string{`DB_HOST is the development placeholder "not-defined": set the DB_* variables, or use the dev subcommand, which starts its own database`}},
@@ -396,4 +398,25 @@ func selfSignedCAPEM(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
+}
+
+func TestMaxIdleConnsDefaultsToOpen(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		env  map[string]string
+		want int
+	}{
+		{map[string]string{}, 20},
+		{map[string]string{"DB_MAX_OPEN_CONNS": "7"}, 7},
+		{map[string]string{"DB_MAX_OPEN_CONNS": "7", "DB_MAX_IDLE_CONNS": "0"}, 0},
+		{map[string]string{"DB_MAX_OPEN_CONNS": "7", "DB_MAX_IDLE_CONNS": "3"}, 3},
+	} {
+		s, err := LoadSettings(lookupMap(prodSettingsEnv(c.env)), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := s.MaxIdleConns(); got != c.want {
+			t.Errorf("%v: MaxIdleConns %d, want %d", c.env, got, c.want)
+		}
+	}
 }

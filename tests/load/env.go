@@ -140,8 +140,8 @@ func startEnv(ctx context.Context, cfg config, root string, log io.Writer) (_ *e
 }
 
 // idleConns is the DB_MAX_IDLE_CONNS the benchmark gives the server (and
-// its own SQL-only pool): the server's default of 10, at most the pool.
-func idleConns(pool int) int { return min(10, pool) }
+// its own SQL-only pool): the server's default, as many as the pool.
+func idleConns(pool int) int { return pool }
 
 // repoRoot is the directory of the go.mod of the working directory.
 func repoRoot(ctx context.Context) (string, error) {
