@@ -130,6 +130,7 @@ func TestHealthAndReadiness(t *testing.T) {
 			`http_requests_total{method="GET",route="/tags",status="200"} 1`,
 			`http_request_duration_seconds_bucket{method="GET",route="/tags"`,
 			`go_sql_max_open_connections{db_name="eosc_perf"}`,
+			"\neosc_perf_results_pending_index 0\n",
 		} {
 			if !strings.Contains(string(body), want) {
 				t.Errorf("metrics lack %q", want)

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -19,6 +20,7 @@ import (
 	"github.com/eosc-perf/api/src/registry"
 	"github.com/eosc-perf/api/src/schema"
 	"github.com/eosc-perf/api/src/store"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/rs/zerolog"
 )
@@ -125,7 +127,19 @@ func serve(ctx context.Context, s Settings, log zerolog.Logger, hooks *serveHook
 	var metrics *api.Metrics
 	if s.MetricsAddr != "" {
 		metrics = api.NewMetrics(collectors.NewDBStatsCollector(st.DB().DB, "eosc_perf"),
-			collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+			collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "eosc_perf_results_pending_index",
+				Help: "Results not yet in the index of JSON filters (result_leaf_pending), waiting for the background indexer; filters read their documents directly. NaN when the database does not answer within 2s.",
+			}, func() float64 {
+				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+				defer cancel()
+				n, err := st.PendingLeaves(ctx)
+				if err != nil {
+					return math.NaN()
+				}
+				return float64(n)
+			}))
 	}
 	inFlight := api.NewInFlight()
 	handler := api.NewServer(api.Options{
