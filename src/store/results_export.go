@@ -51,7 +51,7 @@ func (s *Store) ExportResults(ctx context.Context, f perf.ResultFilter, sort []p
 		return mapError(err, "begin export")
 	}
 	defer tx.Rollback() //nolint:errcheck // read-only
-	w := resultWhere(f, nil)
+	w := resultWhere(f, nil, nil)
 	nFilter := len(w.args)
 	var total int
 	if err := tx.GetContext(ctx, &total, `SELECT count(*) FROM result r`+w.sql(), w.args[:nFilter]...); err != nil {

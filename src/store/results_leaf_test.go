@@ -88,7 +88,7 @@ func TestLeafFiltersAgreeWithTheScan(t *testing.T) {
 	defer cancel()
 
 	compare := func(round string) {
-		indexed := 0
+		indexed, byLookups := 0, 0
 		for range 400 {
 			texts := []string{randomFilter(rng)}
 			if rng.Intn(4) == 0 {
@@ -117,12 +117,31 @@ func TestLeafFiltersAgreeWithTheScan(t *testing.T) {
 				t.Fatal(err)
 			}
 			var known where
-			jsonFiltersKnown(&known, fs, noRecheck)
+			jsonFiltersKnown(&known, fs, noRecheck, nil)
 			gotKnown, err := query(t, db, &known, "")
 			if err != nil {
 				t.Fatalf("%s: %q with known recheck rows: %v", round, texts, err)
 			}
 			sort.Strings(gotKnown)
+			// And with the exact filters that match few entries answered by
+			// lookups (r.id = ANY(ARRAY(...))), as ListResults runs them.
+			small, err := smallMatches(ctx, sqlx.NewDb(db, "postgres"), fs, noRecheck)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var lookups where
+			jsonFiltersKnown(&lookups, fs, noRecheck, small)
+			gotLookups, err := query(t, db, &lookups, "")
+			if err != nil {
+				t.Fatalf("%s: %q by lookups: %v", round, texts, err)
+			}
+			sort.Strings(gotLookups)
+			if !slices.Equal(gotLookups, gotKnown) {
+				t.Errorf("%s: %q: by lookups %v, joined %v", round, texts, gotLookups, gotKnown)
+			}
+			if strings.Contains(lookups.sql(), "= ANY(ARRAY(") {
+				byLookups++
+			}
 			got, err := query(t, db, &leaf, "")
 			if err != nil {
 				t.Fatalf("%s: %q through result_leaf: %v", round, texts, err)
@@ -140,6 +159,13 @@ func TestLeafFiltersAgreeWithTheScan(t *testing.T) {
 		}
 		if indexed < 200 {
 			t.Errorf("%s: only %d of 400 filters went through result_leaf", round, indexed)
+		}
+		var waiting int
+		if err := db.QueryRowContext(ctx, `SELECT count(*) FROM result_leaf_pending`).Scan(&waiting); err != nil {
+			t.Fatal(err)
+		}
+		if waiting == 0 && byLookups < 50 {
+			t.Errorf("%s: only %d of 400 filters were answered by lookups", round, byLookups)
 		}
 	}
 	// result_count (migration 00011) holds the visible results per

@@ -19,8 +19,8 @@ import (
 // resultWhere renders a result filter on the alias r only (joined tables
 // are reached through EXISTS), so the count query needs no joins.
 //
-// noRecheck is as for jsonFiltersKnown (nil: not known).
-func resultWhere(f perf.ResultFilter, noRecheck []bool) *where {
+// noRecheck and small are as for jsonFiltersKnown (nil: not known).
+func resultWhere(f perf.ResultFilter, noRecheck, small []bool) *where {
 	var w where
 	if !f.IncludeDeleted {
 		w.conds = append(w.conds, "NOT r.deleted")
@@ -36,7 +36,7 @@ func resultWhere(f perf.ResultFilter, noRecheck []bool) *where {
 	for _, id := range f.TagIDs {
 		w.add("EXISTS (SELECT 1 FROM result_tags rt WHERE rt.result_id = r.id AND rt.tag_id = %s)", id)
 	}
-	jsonFiltersKnown(&w, f.Filters, noRecheck)
+	jsonFiltersKnown(&w, f.Filters, noRecheck, small)
 	// :search (API.md §3.9): each term is a substring of the benchmark name
 	// (image:tag), the site name or address or the flavor name, or exactly
 	// the name of one of the result's tags.
@@ -57,7 +57,7 @@ func resultWhere(f perf.ResultFilter, noRecheck []bool) *where {
 func (s *Store) ListResults(ctx context.Context, f perf.ResultFilter, sort []perf.SortKey, p perf.Page) (perf.List[perf.Result], error) {
 	l := perf.List[perf.Result]{Page: p}
 	var db sqlx.QueryerContext = s.db
-	var noRecheck []bool
+	var noRecheck, small []bool
 	release := func() {}
 	if paths := leafFilters(f.Filters); slices.ContainsFunc(paths, func(p []string) bool { return p != nil }) {
 		// Which filter paths have recheck rows, and the page, read in one
@@ -73,9 +73,14 @@ func (s *Store) ListResults(ctx context.Context, f perf.ResultFilter, sort []per
 		if noRecheck, err = withoutRecheck(ctx, tx, paths); err != nil {
 			return l, err
 		}
+		if slices.Contains(noRecheck, true) {
+			if small, err = smallMatches(ctx, tx, f.Filters, noRecheck); err != nil {
+				return l, err
+			}
+		}
 		db = tx
 	}
-	w := resultWhere(f, noRecheck)
+	w := resultWhere(f, noRecheck, small)
 	nFilter := len(w.args) // the count takes the filter's parameters only
 	count := func() error {
 		if q, args, ok := countedTotal(f); ok {

@@ -75,7 +75,7 @@ func (s *Store) ResultStats(ctx context.Context, f perf.ResultFilter, path []str
 	if !ok {
 		return nil, perf.Errorf(perf.Invalid, "Unknown grouping %q", by)
 	}
-	w := resultWhere(f, nil)
+	w := resultWhere(f, nil, nil)
 	v := numericValue(w, path)
 	x := "m.x"
 	q := `WITH m AS (SELECT ` + g.id + ` AS key_id, ` + g.name + ` AS key_name,
