@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"testing"
 	"time"
 
@@ -10,24 +11,40 @@ import (
 	"github.com/jmoiron/sqlx"
 )
 
+// The benchmark and flavor of filterDB.
+var (
+	testBenchmark = uuid.MustParse("00000000-0000-0000-0000-00000000000b")
+	testFlavor    = uuid.MustParse("00000000-0000-0000-0000-00000000000f")
+)
+
+// createResultDB is filterDB without results, a store on it and a
+// context for the test.
+func createResultDB(t *testing.T) (*sql.DB, *Store, context.Context) {
+	db := filterDB(t, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	t.Cleanup(cancel)
+	return db, &Store{db: sqlx.NewDb(db, "postgres")}, ctx
+}
+
+// newTestResult is a new result of {"a": 1} for filterDB's benchmark and
+// flavor.
+func newTestResult() perf.NewResult {
+	return perf.NewResult{ID: uuid.New(), UploadDatetime: perf.Now(), ExecutionDatetime: perf.Now().Add(-time.Hour), JSON: []byte(`{"a": 1}`),
+		BenchmarkID: testBenchmark, FlavorID: testFlavor, Uploader: perf.Uploader{UploaderSub: "s", UploaderIss: "i"}}
+}
+
 // CreateResult validates before taking locks; when the benchmark's schema
 // changes between the validation and the insert, the upload is validated
 // again, under the locks, against the new schema.
 func TestCreateResultRevalidatesWhenTheSchemaChanged(t *testing.T) {
 	t.Parallel()
-	db := filterDB(t, nil)
-	st := &Store{db: sqlx.NewDb(db, "postgres")}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	bench := uuid.MustParse("00000000-0000-0000-0000-00000000000b")
-	n := perf.NewResult{ID: uuid.New(), UploadDatetime: perf.Now(), ExecutionDatetime: perf.Now().Add(-time.Hour), JSON: []byte(`{"a": 1}`),
-		BenchmarkID: bench, FlavorID: uuid.MustParse("00000000-0000-0000-0000-00000000000f"),
-		Uploader: perf.Uploader{UploaderSub: "s", UploaderIss: "i"}}
+	db, st, ctx := createResultDB(t)
+	n := newTestResult()
 	var seen []string
 	res, err := st.CreateResult(ctx, n, func(b perf.Benchmark) error {
 		seen = append(seen, string(b.JSONSchema))
 		if len(seen) == 1 {
-			_, err := db.ExecContext(ctx, `UPDATE benchmark SET json_schema = '{"type": "object"}' WHERE id = $1`, bench)
+			_, err := db.ExecContext(ctx, `UPDATE benchmark SET json_schema = '{"type": "object"}' WHERE id = $1`, testBenchmark)
 			return err
 		}
 		return nil
@@ -60,15 +77,11 @@ func TestCreateResultRevalidatesWhenTheSchemaChanged(t *testing.T) {
 // gets the answer the database gives now, not the cache's.
 func TestCreateResultFromAStaleCatalogCache(t *testing.T) {
 	t.Parallel()
-	db := filterDB(t, nil)
-	st := &Store{db: sqlx.NewDb(db, "postgres")}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	bench := uuid.MustParse("00000000-0000-0000-0000-00000000000b")
-	flavor := uuid.MustParse("00000000-0000-0000-0000-00000000000f")
+	db, st, ctx := createResultDB(t)
+	bench, flavor := testBenchmark, testFlavor
 	upload := func(check func(b perf.Benchmark) error, tags ...uuid.UUID) (perf.Result, error) {
-		n := perf.NewResult{ID: uuid.New(), UploadDatetime: perf.Now(), ExecutionDatetime: perf.Now().Add(-time.Hour), JSON: []byte(`{"a": 1}`),
-			BenchmarkID: bench, FlavorID: flavor, TagIDs: tags, Uploader: perf.Uploader{UploaderSub: "s", UploaderIss: "i"}}
+		n := newTestResult()
+		n.TagIDs = tags
 		return st.CreateResult(ctx, n, check)
 	}
 	var seen []string

@@ -202,18 +202,7 @@ func TestLeafFiltersAgreeWithTheScan(t *testing.T) {
 			}
 			n -= got
 		}
-		var diff int
-		if err := db.QueryRowContext(ctx, `SELECT count(*) FROM (
-			(SELECT result_id, path, kind, num, txt FROM result_leaf
-			 EXCEPT ALL SELECT r.id, l.* FROM result r CROSS JOIN LATERAL result_leaves(r.json) l
-			 WHERE NOT EXISTS (SELECT 1 FROM result_leaf_pending p WHERE p.result_id = r.id))
-			UNION ALL
-			(SELECT r.id, l.* FROM result r CROSS JOIN LATERAL result_leaves(r.json) l
-			 WHERE NOT EXISTS (SELECT 1 FROM result_leaf_pending p WHERE p.result_id = r.id)
-			 EXCEPT ALL SELECT result_id, path, kind, num, txt FROM result_leaf)) d`).Scan(&diff); err != nil {
-			t.Fatal(err)
-		}
-		if diff != 0 {
+		if diff := leafDiff(t, ctx, db); diff != 0 {
 			t.Errorf("%s: result_leaf differs from the leaves of the indexed results in %d rows", round, diff)
 		}
 	}
