@@ -117,7 +117,7 @@ func jsonFiltersSQL(w *where, fs []perf.JSONFilter) {
 // matches).
 //
 // small[i] (only looked at with noRecheck[i]) tells that the filter
-// matches at most leafSmall index entries (smallMatches): its ids are then
+// matches at most leafSmall index entries (leafPlan): its ids are then
 // collected first and looked up one by one in result_visible_id_idx
 // (r.id = ANY(ARRAY(...))) instead of joined. The planner, left to itself,
 // hashes the matches and scans the whole visible-id index: at 1,000,000
@@ -145,35 +145,35 @@ func jsonFiltersKnown(w *where, fs []perf.JSONFilter, noRecheck, small []bool) {
 // 100,000 results.
 const leafSmall = 20000
 
-// smallMatches reports, for each filter i with noRecheck[i], whether it
-// matches at most leafSmall entries of result_leaf (one statement, each
-// count stopping after leafSmall+1).
-func smallMatches(ctx context.Context, db sqlx.QueryerContext, fs []perf.JSONFilter, noRecheck []bool) ([]bool, error) {
+// leafPlan reports, in one statement, for each filter: noRecheck, whether
+// the leaf index alone answers it (a leaf filter, no recheck row at its
+// path and no result pending), and small, whether it then matches at most
+// leafSmall index entries (each count stops after leafSmall+1). See
+// jsonFiltersKnown.
+func leafPlan(ctx context.Context, db sqlx.QueryerContext, fs []perf.JSONFilter) (noRecheck, small []bool, err error) {
 	var w where
-	var cols []string
-	for i, f := range fs {
-		if i >= len(noRecheck) || !noRecheck[i] || !matchable(f) || !leafPath(f.Path) {
-			cols = append(cols, "false")
+	var exact, few []string
+	for _, f := range fs {
+		if !leafFilter(f) {
+			exact, few = append(exact, "false"), append(few, "false")
 			continue
 		}
-		cols = append(cols, "(SELECT count(*) FROM ("+leafIndexedSQL(&w, f)+" LIMIT "+strconv.Itoa(leafSmall+1)+") x) <= "+strconv.Itoa(leafSmall))
+		e := "NOT EXISTS (SELECT 1 FROM result_leaf_pending) AND NOT EXISTS (SELECT 1 FROM result_leaf WHERE path = " +
+			w.arg(pq.Array(f.Path)) + "::text[] AND txt IS NULL)"
+		exact = append(exact, e)
+		// Counted only where the index alone answers.
+		few = append(few, "CASE WHEN "+e+" THEN (SELECT count(*) FROM ("+leafIndexedSQL(&w, f)+
+			" LIMIT "+strconv.Itoa(leafSmall+1)+") x) <= "+strconv.Itoa(leafSmall)+" ELSE false END")
 	}
-	var out pq.BoolArray
-	err := sqlx.GetContext(ctx, db, &out, "SELECT ARRAY["+strings.Join(cols, ", ")+"]::boolean[]", w.args...)
-	return out, mapError(err, "count filter matches")
+	var a, b pq.BoolArray
+	err = db.QueryRowxContext(ctx, "SELECT ARRAY["+strings.Join(exact, ", ")+"]::boolean[], ARRAY["+
+		strings.Join(few, ", ")+"]::boolean[]", w.args...).Scan(&a, &b)
+	return a, b, mapError(err, "plan leaf filters")
 }
 
-// leafFilters returns, for each filter, the path result_leaf answers it
-// at, or nil.
-func leafFilters(fs []perf.JSONFilter) [][]string {
-	out := make([][]string, len(fs))
-	for i, f := range fs {
-		if matchable(f) && leafPath(f.Path) {
-			out[i] = f.Path
-		}
-	}
-	return out
-}
+// leafFilter reports whether result_leaf answers f (its path is one the
+// table holds).
+func leafFilter(f perf.JSONFilter) bool { return matchable(f) && leafPath(f.Path) }
 
 // jsonFilterSQL appends the condition of one JSON filter (API.md §3.8):
 // a missing path or JSON null never matches.

@@ -13,7 +13,6 @@ import (
 
 	"github.com/eosc-perf/api/src/perf"
 	"github.com/jmoiron/sqlx"
-	"github.com/lib/pq"
 )
 
 // resultWhere renders a result filter on the alias r only (joined tables
@@ -59,9 +58,10 @@ func (s *Store) ListResults(ctx context.Context, f perf.ResultFilter, sort []per
 	var db sqlx.QueryerContext = s.db
 	var noRecheck, small []bool
 	release := func() {}
-	if paths := leafFilters(f.Filters); slices.ContainsFunc(paths, func(p []string) bool { return p != nil }) {
-		// Which filter paths have recheck rows, and the page, read in one
-		// snapshot, so that the indexed-only conditions are exact.
+	if slices.ContainsFunc(f.Filters, leafFilter) {
+		// How the leaf index answers each filter (leafPlan), and the page,
+		// read in one snapshot, so that the indexed-only conditions are
+		// exact.
 		tx, err := s.db.BeginTxx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
 		if err != nil {
 			return l, mapError(err, "begin")
@@ -70,13 +70,8 @@ func (s *Store) ListResults(ctx context.Context, f perf.ResultFilter, sort []per
 		// Released before the catalog may be read: a request must never
 		// hold one pooled connection while waiting for another.
 		release = func() { _ = tx.Rollback() }
-		if noRecheck, err = withoutRecheck(ctx, tx, paths); err != nil {
+		if noRecheck, small, err = leafPlan(ctx, tx, f.Filters); err != nil {
 			return l, err
-		}
-		if slices.Contains(noRecheck, true) {
-			if small, err = smallMatches(ctx, tx, f.Filters, noRecheck); err != nil {
-				return l, err
-			}
 		}
 		db = tx
 	}
@@ -124,25 +119,6 @@ func (s *Store) ListResults(ctx context.Context, f perf.ResultFilter, sort []per
 	}
 	l.Items, err = s.results(ctx, rs)
 	return l, err
-}
-
-// withoutRecheck reports, for each non-nil path, whether result_leaf holds
-// no recheck row there and no result is pending (one statement for all
-// paths): whether the leaf index alone answers a filter there.
-func withoutRecheck(ctx context.Context, db sqlx.QueryerContext, paths [][]string) ([]bool, error) {
-	var w where
-	var cols []string
-	for _, p := range paths {
-		if p == nil {
-			cols = append(cols, "false")
-			continue
-		}
-		cols = append(cols, "NOT EXISTS (SELECT 1 FROM result_leaf WHERE path = "+w.arg(pq.Array(p))+"::text[] AND txt IS NULL)")
-	}
-	var out pq.BoolArray
-	err := sqlx.GetContext(ctx, db, &out, "SELECT CASE WHEN EXISTS (SELECT 1 FROM result_leaf_pending) THEN array_fill(false, ARRAY["+
-		strconv.Itoa(len(cols))+"]) ELSE ARRAY["+strings.Join(cols, ", ")+"]::boolean[] END", w.args...)
-	return out, mapError(err, "check recheck rows")
 }
 
 // countedTotal returns the query of f's total from result_count (migration
