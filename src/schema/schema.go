@@ -30,6 +30,7 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/eosc-perf/api/src/perf"
+	"github.com/eosc-perf/api/src/validjson"
 )
 
 // baseURL names a benchmark schema inside its compiler. It is never fetched
@@ -103,7 +104,16 @@ func Compile(raw json.RawMessage) (*Schema, error) {
 // Numbers are decoded exactly, so big integers and long fractions are
 // compared by their value.
 func (s *Schema) Validate(doc json.RawMessage) error {
-	v, err := decode(doc)
+	if !json.Valid(doc) {
+		return &perf.Error{Kind: perf.BadRequest, Msg: "The result is not valid JSON"}
+	}
+	return s.ValidateValid(doc)
+}
+
+// ValidateValid is Validate for a document the caller has checked with
+// json.Valid (or found inside a text so checked): it skips that check.
+func (s *Schema) ValidateValid(doc json.RawMessage) error {
+	v, err := validjson.Decode(doc)
 	if err != nil {
 		return &perf.Error{Kind: perf.BadRequest, Msg: "The result is not valid JSON", Err: err}
 	}
