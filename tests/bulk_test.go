@@ -104,6 +104,10 @@ func TestBulkLinesAnswerAsPostResults(t *testing.T) {
 		return m
 	}
 	cray := sampleResults(t)["cesga-1"]
+	// 64 levels with the document's own object, 65 with one more array.
+	deepest := json.RawMessage(`{"time":1,"x":` + strings.Repeat("[", 63) + strings.Repeat("]", 63) + `}`)
+	deep := json.RawMessage(`{"time":1,"x":` + strings.Repeat("[", 64) + strings.Repeat("]", 64) + `}`)
+	tooMany := json.RawMessage(manyKeys(100_001))
 	lines := []line{
 		{name: "good", obj: obj(w.Lenient, w.FlavorA, past, map[string]any{"time": 1}, w.Tag1), query: q(w.Lenient, w.FlavorA, past, w.Tag1), body: map[string]any{"time": 1}},
 		{name: "good c-ray", obj: obj(w.CRay, w.FlavorB, past, cray), query: q(w.CRay, w.FlavorB, past), body: cray},
@@ -122,6 +126,11 @@ func TestBulkLinesAnswerAsPostResults(t *testing.T) {
 		{name: "schema violation", obj: obj(w.Lenient, w.FlavorA, past, map[string]any{"time": "slow"}), query: q(w.Lenient, w.FlavorA, past), body: map[string]any{"time": "slow"}},
 		{name: "c-ray schema violation", obj: obj(w.CRay, w.FlavorA, past, map[string]any{"x": 1}), query: q(w.CRay, w.FlavorA, past), body: map[string]any{"x": 1}},
 		{name: "document not an object", obj: obj(w.Lenient, w.FlavorA, past, []int{1}), query: q(w.Lenient, w.FlavorA, past), body: []int{1}},
+		// The document limits of POST /results hold for each line (the
+		// line's own members are not counted).
+		{name: "nested deeper than MAX_DOCUMENT_DEPTH", obj: obj(w.Lenient, w.FlavorA, past, deep), query: q(w.Lenient, w.FlavorA, past), body: deep},
+		{name: "nested as deep as MAX_DOCUMENT_DEPTH", obj: obj(w.Lenient, w.FlavorA, past, deepest), query: q(w.Lenient, w.FlavorA, past), body: deepest},
+		{name: "more keys than MAX_DOCUMENT_KEYS", obj: obj(w.Lenient, w.FlavorA, past, tooMany), query: q(w.Lenient, w.FlavorA, past), body: tooMany},
 		{name: "NUL in the document", obj: obj(w.Lenient, w.FlavorA, past, map[string]any{"time": 2, "s": "a\u0000b"}), query: q(w.Lenient, w.FlavorA, past), body: map[string]any{"time": 2, "s": "a\u0000b"}},
 	}
 	var body strings.Builder
@@ -196,15 +205,15 @@ func TestBulkLinesAnswerAsPostResults(t *testing.T) {
 			created++
 		}
 	}
-	if a.Created != created || a.Failed != n-created || created != 4 {
+	if a.Created != created || a.Failed != n-created || created != 5 {
 		t.Errorf("created %d failed %d (items say %d created)", a.Created, a.Failed, created)
 	}
-	// The bulk upload stored its 4, the one-by-one uploads theirs (3).
-	if got := countResults(t, s) - before; got != created+3 {
-		t.Errorf("%d results stored, want %d", got, created+3)
+	// The bulk upload stored its 5, the one-by-one uploads theirs (4).
+	if got := countResults(t, s) - before; got != created+4 {
+		t.Errorf("%d results stored, want %d", got, created+4)
 	}
 	// Uploaded in the caller's name.
-	if got := s.get(t, "/users/self/results?per_page=100", c.User).JSON(t)["total"].(float64); int(got) != created+3 {
+	if got := s.get(t, "/users/self/results?per_page=100", c.User).JSON(t)["total"].(float64); int(got) != created+4 {
 		t.Errorf("the user has %v results", got)
 	}
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/eosc-perf/api/src/perf"
 	"github.com/eosc-perf/api/src/store"
+	"github.com/eosc-perf/api/src/validjson"
 )
 
 // MaxBulkLines is the most lines one bulk upload may hold.
@@ -94,7 +95,7 @@ func (s *server) handleResultBulk(w http.ResponseWriter, r *http.Request) error 
 	lines := make([]store.BulkLine, len(texts))
 	now := time.Now()
 	for i, text := range texts {
-		lines[i].New, lines[i].Err = parseBulkLine(text, now)
+		lines[i].New, lines[i].Err = parseBulkLine(text, now, &s.opt.Limits)
 		n := &lines[i].New
 		n.ID, n.UploadDatetime = uuid.New(), perf.Now()
 		n.Uploader = perf.Uploader{UploaderSub: c.Sub, UploaderIss: c.Iss}
@@ -104,7 +105,7 @@ func (s *server) handleResultBulk(w http.ResponseWriter, r *http.Request) error 
 		if err != nil {
 			return err
 		}
-		return sch.Validate(doc)
+		return sch.ValidateValid(doc) // parseBulkLine checked the line with json.Valid
 	})
 	if err != nil {
 		return err
@@ -155,15 +156,20 @@ func splitLines(raw []byte) [][]byte {
 // the members other than "json" as its query parameters (unknown members,
 // missing fields, malformed UUIDs and datetimes), "json" as its body
 // (absent = {}; not an object is "Invalid input type."), then the time
-// zone and future rules.
-func parseBulkLine(text []byte, now time.Time) (perf.NewResult, error) {
+// zone and future rules. The document's shape is checked against limits
+// as POST /results checks its body (checkDocument), before anything
+// decodes it.
+func parseBulkLine(text []byte, now time.Time, limits *Limits) (perf.NewResult, error) {
 	var n perf.NewResult
 	trimmed := bytes.TrimSpace(text)
 	if len(trimmed) == 0 || !utf8.Valid(trimmed) || !json.Valid(trimmed) {
 		return n, &perf.Error{Kind: perf.Invalid, Msg: "Invalid JSON line.", Detail: perf.BadBody{Location: "json"}}
 	}
-	var obj map[string]json.RawMessage
-	if trimmed[0] != '{' || json.Unmarshal(trimmed, &obj) != nil {
+	if trimmed[0] != '{' {
+		return n, invalidBodyType()
+	}
+	obj, err := validjson.Object(trimmed) // valid: one pass, no second check
+	if err != nil {
 		return n, invalidBodyType()
 	}
 	q := &query{values: url.Values{}, errs: map[string]any{}}
@@ -214,6 +220,9 @@ func parseBulkLine(text []byte, now time.Time) (perf.NewResult, error) {
 			return n, invalidBodyType()
 		}
 		doc = v
+	}
+	if err := checkDocument(limits, doc); err != nil {
+		return n, err
 	}
 	if err := checkExecTime(exec, zoned, now); err != nil {
 		return n, err
