@@ -353,7 +353,6 @@ func TestSchemaIndexesServeTheQueries(t *testing.T) {
 	}{
 		{"substring search uses the trigram index", `SELECT id FROM site WHERE name LIKE '%abc%'`, "site_name_trgm_idx"},
 		{"user search uses the trigram index", `SELECT sub FROM "user" WHERE email LIKE '%abc%'`, "user_email_trgm_idx"},
-		{"json containment uses the GIN index", `SELECT id FROM result WHERE json @> '{"a": 1}'`, "result_json_idx"},
 		{"visible results by execution time use the partial index",
 			`SELECT id FROM result WHERE NOT deleted ORDER BY execution_datetime, id LIMIT 10`, "result_visible_execution_datetime_idx"},
 		{"uploader's results use the uploader index",

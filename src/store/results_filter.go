@@ -1,9 +1,7 @@
 package store
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"math"
 	"math/big"
@@ -47,22 +45,21 @@ import (
 //     these documents above ~2 kB were compressed, and the two counts above
 //     took 181-205 and 285 ms. Migration 00002 keeps documents up to a page
 //     inline and uncompressed.
-//   - string ==: Bitmap Index Scan on result_json_idx (the containment
-//     pre-filter) then the exact condition as a filter: other == two (1 %
-//     of rows) 1.6 ms instead of ~90 ms; machine.cpu.vendor_id_raw ==
-//     GenuineIntel (52 %) ~190 ms instead of ~110 ms for a plain scan. The
-//     planner cannot tell (containment selectivity is a fixed guess) and
-//     always takes the index; bounded loss against a large gain, so kept.
+//   - a string == filter: ~90 ms. A GIN index (jsonb_path_ops) on the
+//     documents served it through a containment pre-filter (1.6 ms for 1 %
+//     of rows) until migration 00014 dropped it: result_leaf answers
+//     those filters now, and the index was the dearest part of storing
+//     a result.
 //
 // Since migration 00011 (issue 11) filters on paths through objects are
 // answered from result_leaf's indexes (leafFilterSQL); the figures above
-// are those of the scan, which remains for paths with array indexes and
-// for the recheck rows.
+// are those of the scan, which remains for paths with array indexes or
+// beyond result_leaf's bounds, for the recheck rows and for results not
+// indexed yet.
 //
 // How a page with JSON filters or json.<path> sort keys is read (ids
 // first, count and page in one pass) is in resultPage (results.go). No
-// index can serve order comparisons or arbitrary sort paths; the GIN index
-// (jsonb_path_ops) serves @> and jsonpath only.
+// index serves arbitrary sort paths.
 
 // numericText matches the strings PostgreSQL's numeric input accepts and
 // that are numbers (NaN is left out: it never compares, see numberSQL).
@@ -305,14 +302,7 @@ func scanCond(w *where, f perf.JSONFilter, doc, path string) string {
 			" WHEN 'string' THEN CASE translate(btrim(" + doc + " #>> " + path + ", " + w.arg(boolSpace) + "), 'ABEFLNORSTUY', 'abeflnorstuy')" +
 			boolCase + " END) " + sqlOp(f.Op) + " " + v
 	default: // perf.FilterString
-		cond := "(" + doc + " #>> " + path + ") " + sqlOp(f.Op) + " " + w.arg(f.Raw) + "::text"
-		if c, ok := containmentDoc(f); ok && doc == "r.json" {
-			// Index use (issue 5 item 3): the GIN index result_json_idx
-			// (jsonb_path_ops) serves @>; the exact condition stays as the
-			// recheck. See containmentDoc for why nothing is lost.
-			cond = "r.json @> " + w.arg(c) + "::jsonb AND " + cond
-		}
-		return "(" + cond + ")"
+		return "((" + doc + " #>> " + path + ") " + sqlOp(f.Op) + " " + w.arg(f.Raw) + "::text)"
 	}
 }
 
@@ -434,41 +424,6 @@ func exactDecimal(r *big.Rat) string {
 		s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
 	}
 	return s
-}
-
-// containmentDoc returns {"k1": {"k2": … value}} for an == string filter
-// when `r.json @> doc` holds for every row the exact condition matches, so
-// that the pre-filter loses nothing:
-//
-//   - a string value is never the #>> text of a number (always a float
-//     text, so a number filter) nor of a boolean (true/false are boolean
-//     filters); it may be the text of an array or object only when it
-//     starts with [ or {: "[1]" equals the text of the array [1]. Such
-//     values get no pre-filter.
-//   - #> also indexes arrays by a key that strtol reads as an integer
-//     (" 1", "+1", "-1", "01"); containment would need an object there. Paths
-//     with such a key get no pre-filter.
-//
-// Otherwise a match has objects all along the path and the string value at
-// its end, which is exactly what the document contains.
-func containmentDoc(f perf.JSONFilter) (string, bool) {
-	if f.Op != "==" || strings.HasPrefix(f.Raw, "[") || strings.HasPrefix(f.Raw, "{") {
-		return "", false
-	}
-	var doc any = f.Raw
-	for i := len(f.Path) - 1; i >= 0; i-- {
-		if arrayIndex(f.Path[i]) {
-			return "", false
-		}
-		doc = map[string]any{f.Path[i]: doc}
-	}
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(doc); err != nil {
-		return "", false
-	}
-	return strings.TrimSuffix(b.String(), "\n"), true
 }
 
 // arrayIndex reports whether PostgreSQL's #> may use key as an array

@@ -296,38 +296,6 @@ func TestJSONFilterUnrepresentableTextMatchesNothing(t *testing.T) {
 	}
 }
 
-func TestJSONFilterStringEqualityUsesContainmentOnlyWhenExact(t *testing.T) {
-	t.Parallel()
-	str := func(op, raw string, path ...string) perf.JSONFilter {
-		return perf.JSONFilter{Path: path, Op: op, Raw: raw, Kind: perf.FilterString}
-	}
-	tests := []struct {
-		name   string
-		filter perf.JSONFilter
-		want   bool
-	}{
-		{"equality on object keys uses it", str("==", "AMD", "a", "b"), true},
-		{"empty key uses it", str("==", "AMD", "", "x"), true},
-		{"order comparison cannot", str("<", "AMD", "a", "b"), false},
-		{"array index key cannot", str("==", "AMD", "a", "0"), false},
-		{"signed index key cannot", str("==", "AMD", "a", "+1"), false},
-		{"index key with leading space cannot", str("==", "AMD", "a", " -1"), false},
-		{"array text value cannot", str("==", "[1]", "a"), false},
-		{"object text value cannot", str("==", "{}", "a"), false},
-		{"number filter cannot", perf.JSONFilter{Path: []string{"a"}, Op: "==", Raw: "5", Kind: perf.FilterNumber, Num: 5}, false},
-		{"bool filter cannot", perf.JSONFilter{Path: []string{"a"}, Op: "==", Raw: "true", Kind: perf.FilterBool, Bool: true}, false},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			var w where
-			scanFilterSQL(&w, tc.filter)
-			if got := strings.Contains(w.sql(), "r.json @>"); got != tc.want {
-				t.Errorf("containment %v, want %v (%s)", got, tc.want, w.sql())
-			}
-		})
-	}
-}
-
 func TestJSONOrderSortsByJSONBOrdering(t *testing.T) {
 	t.Parallel()
 	db := filterDB(t, map[string]string{
