@@ -45,11 +45,17 @@ func Decode(data []byte) (any, error) {
 	return v, nil
 }
 
+// ErrTooMany is the error of Object and Array when the text holds more
+// members or items than asked for.
+var ErrTooMany = errors.New("validjson: more members or items than allowed")
+
 // Object returns the members of the valid JSON object text data as
 // json.Unmarshal into a map[string]json.RawMessage returns them: each
 // value's text without the whitespace around it, the last of duplicate
-// keys winning. The values share data's memory.
-func Object(data []byte) (map[string]json.RawMessage, error) {
+// keys winning. The values share data's memory. With max > 0, an object
+// of more than max members (duplicates counted) is ErrTooMany, found
+// without reading past the member after the max-th.
+func Object(data []byte, max int) (map[string]json.RawMessage, error) {
 	d := decoder{data: data}
 	d.space()
 	if !d.next('{') {
@@ -60,7 +66,10 @@ func Object(data []byte) (map[string]json.RawMessage, error) {
 	if d.next('}') {
 		return out, d.end()
 	}
-	for {
+	for n := 1; ; n++ {
+		if max > 0 && n > max {
+			return nil, ErrTooMany
+		}
 		k, err := d.key()
 		if err != nil {
 			return nil, err
@@ -72,6 +81,41 @@ func Object(data []byte) (map[string]json.RawMessage, error) {
 		out[k] = json.RawMessage(d.data[start:d.i:d.i])
 		d.space()
 		if d.next('}') {
+			return out, d.end()
+		}
+		if !d.next(',') {
+			return nil, errSyntax
+		}
+		d.space()
+	}
+}
+
+// Array returns the items of the valid JSON array text data, each
+// item's text without the whitespace around it, sharing data's memory.
+// With max > 0, an array of more than max items is ErrTooMany, found
+// without reading past the item after the max-th.
+func Array(data []byte, max int) ([]json.RawMessage, error) {
+	d := decoder{data: data}
+	d.space()
+	if !d.next('[') {
+		return nil, errSyntax
+	}
+	out := []json.RawMessage{}
+	d.space()
+	if d.next(']') {
+		return out, d.end()
+	}
+	for {
+		if max > 0 && len(out) == max {
+			return nil, ErrTooMany
+		}
+		start := d.i
+		if err := d.skip(); err != nil {
+			return nil, err
+		}
+		out = append(out, json.RawMessage(d.data[start:d.i:d.i]))
+		d.space()
+		if d.next(']') {
 			return out, d.end()
 		}
 		if !d.next(',') {

@@ -38,11 +38,21 @@ func same(t *testing.T, data []byte) {
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("Decode(%.200q) =\n%#v\nwant\n%#v", data, got, want)
 	}
+	if bytes.TrimSpace(data)[0] == '[' {
+		var wantItems []json.RawMessage
+		if err := json.Unmarshal(data, &wantItems); err != nil {
+			t.Fatal(err)
+		}
+		items, err := Array(data, 0)
+		if err != nil || !reflect.DeepEqual(items, wantItems) {
+			t.Fatalf("Array(%.200q) = %q, %v; want %q", data, items, err, wantItems)
+		}
+	}
 	var wantObj map[string]json.RawMessage
 	if t := bytes.TrimSpace(data); t[0] != '{' || json.Unmarshal(data, &wantObj) != nil {
 		return // not an object
 	}
-	gotObj, err := Object(data)
+	gotObj, err := Object(data, 0)
 	if err != nil {
 		t.Fatalf("Object(%.200q): %v", data, err)
 	}
@@ -177,14 +187,51 @@ func TestInvalidTextsFailWithoutPanic(t *testing.T) {
 		if _, err := Decode(doc[:n]); err == nil && !json.Valid(doc[:n]) {
 			t.Fatalf("Decode accepted the truncated text %q", doc[:n])
 		}
-		if _, err := Object(doc[:n]); err == nil {
+		if _, err := Object(doc[:n], 0); err == nil {
 			t.Fatalf("Object accepted the truncated text %q", doc[:n])
 		}
 	}
 	for _, s := range []string{``, `{`, `{"a"`, `{"a":`, `{"a":1,`, `{"a" 1}`, `[1 2]`, `"\`, `{"a":}`, `{"a":1}}`, `[`, `#`, `{"a":#}`} {
 		_, _ = Decode([]byte(s))
-		if _, err := Object([]byte(s)); err == nil {
+		if _, err := Object([]byte(s), 0); err == nil {
 			t.Errorf("Object(%q) succeeded", s)
+		}
+	}
+}
+
+func TestMaxMembersAndItems(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		text    string
+		max     int
+		tooMany bool
+	}{
+		{`{"a":1,"b":2}`, 2, false}, {`{"a":1,"b":2,"c":3}`, 2, true}, {`{"a":1,"a":2,"a":3}`, 2, true}, // duplicates count
+		{`{}`, 1, false}, {`{"a":1}`, 0, false},
+		{`[1,2]`, 2, false}, {`[1,2,3]`, 2, true}, {`[]`, 1, false}, {`[[1,2,3]]`, 1, false}, // nested items do not count
+		{`[1,2,3]`, 0, false},
+	} {
+		var err error
+		if tc.text[0] == '{' {
+			_, err = Object([]byte(tc.text), tc.max)
+		} else {
+			_, err = Array([]byte(tc.text), tc.max)
+		}
+		if (err == ErrTooMany) != tc.tooMany || (err != nil && err != ErrTooMany) {
+			t.Errorf("%s with max %d: %v, want too many: %v", tc.text, tc.max, err, tc.tooMany)
+		}
+	}
+	// Stops at the item after the max-th: what follows is never read (here
+	// it is not even JSON).
+	if _, err := Array([]byte(`[1,2,3,`+strings.Repeat("#", 100)), 2); err != ErrTooMany {
+		t.Errorf("Array read past the third item: %v", err)
+	}
+	if _, err := Object([]byte(`{"a":1,"b":2,"c":#`), 2); err != ErrTooMany {
+		t.Errorf("Object read past the third member: %v", err)
+	}
+	for _, s := range []string{`null`, `{}`, `"x"`, `[1,`, `[1 2]`} {
+		if _, err := Array([]byte(s), 0); err == nil {
+			t.Errorf("Array(%s) succeeded", s)
 		}
 	}
 }
@@ -196,7 +243,8 @@ func FuzzDecode(f *testing.F) {
 	f.Add(samples.Results()[0].JSON)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		v, err := Decode(data)
-		obj, oerr := Object(data)
+		obj, oerr := Object(data, 0)
+		items, aerr := Array(data, 0)
 		if !json.Valid(data) {
 			return // any answer but a panic
 		}
@@ -213,6 +261,10 @@ func FuzzDecode(f *testing.F) {
 		var wantObj map[string]json.RawMessage
 		if bytes.TrimSpace(data)[0] == '{' && json.Unmarshal(data, &wantObj) == nil && (oerr != nil || !reflect.DeepEqual(obj, wantObj)) {
 			t.Fatalf("Object(%q) = %q, %v; want %q", data, obj, oerr, wantObj)
+		}
+		var wantItems []json.RawMessage
+		if bytes.TrimSpace(data)[0] == '[' && json.Unmarshal(data, &wantItems) == nil && (aerr != nil || !reflect.DeepEqual(items, wantItems)) {
+			t.Fatalf("Array(%q) = %q, %v; want %q", data, items, aerr, wantItems)
 		}
 	})
 }
