@@ -154,7 +154,8 @@ func TestExportLimitsAndValidation(t *testing.T) {
 	tests := []struct{ query, want string }{
 		{"format=xml", `{"query":{"format":["Must be one of: ndjson, csv."]}}`},
 		{"columns=time", `{"query":{"columns":["Only for format csv."]}}`},
-		{"format=csv&columns=a..b", `{"query":{"columns":["Not a valid JSON path: keys separated by dots, none empty."]}}`},
+		{"format=csv&columns=a..b", `{"query":{"columns":["Not a valid JSON path: at most 32 keys separated by dots, none empty, in at most 1024 characters."]}}`},
+		{"format=csv&columns=" + strings.Repeat("a.", 32) + "a", `{"query":{"columns":["Not a valid JSON path: at most 32 keys separated by dots, none empty, in at most 1024 characters."]}}`},
 		{"page=1", `{"query":{"page":["Unknown field."]}}`},
 		{"per_page=1", `{"query":{"per_page":["Unknown field."]}}`},
 		{"benchmark_id=x", `{"query":{"benchmark_id":["Not a valid UUID."]}}`},

@@ -530,3 +530,170 @@ func TestPageOfLargeResultsIsBounded(t *testing.T) {
 		}
 	}
 }
+
+// members returns a JSON object of n members named k0, k1, … (values 0).
+func members(n int) []byte {
+	var b bytes.Buffer
+	b.WriteByte('{')
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `"k%d":0`, i)
+	}
+	b.WriteByte('}')
+	return b.Bytes()
+}
+
+// ones returns a JSON array of n items 1: an 8 MB body of them is four
+// million list items, each once an error of its own in the answer.
+func ones(n int) string {
+	return "[" + strings.TrimSuffix(strings.Repeat("1,", n), ",") + "]"
+}
+
+// TestHostileBodies: the text members of catalog, tag and claim bodies
+// hold at most MAX_TEXT_LENGTH characters; bodies read field by field and
+// bulk lines hold at most MAX_BODY_MEMBERS members; lists of tags (PUT
+// /results/{id}/tags, bulk lines) at most MAX_TAGS_IDS items and token
+// scopes at most three, counted before any item is read, so that four
+// million bad items are one short error, not four million.
+func TestHostileBodies(t *testing.T) {
+	t.Parallel()
+	s := startService(t, nil)
+	c := s.newCallers(t)
+	w := newWorld(t, s, c)
+	long, limit := strings.Repeat("é", 4097), strings.Repeat("é", 4096) // characters, not bytes
+	tooLong := `["Longer than maximum length 4096."]`
+	texts := []struct {
+		path  string
+		body  func(text string) map[string]any
+		field string
+	}{
+		{"/tags", func(x string) map[string]any { return map[string]any{"name": "t-" + x[:8], "description": x} }, "description"},
+		{"/sites", func(x string) map[string]any { return map[string]any{"name": "s-" + x[:8], "address": x} }, "address"},
+		{"/sites/" + w.SiteA + "/flavors", func(x string) map[string]any { return map[string]any{"name": x} }, "name"},
+		{"/benchmarks", func(x string) map[string]any {
+			return map[string]any{"docker_image": "img/long", "docker_tag": "v1", "url": "u", "description": x,
+				"json_schema": map[string]any{"type": "object"}}
+		}, "description"},
+	}
+	for _, tc := range texts {
+		r, d := s.send(t, "POST", tc.path, c.User, mustJSON(t, tc.body(long)), nil)
+		refused(t, "4,097 characters in "+tc.path, r, d, 422,
+			`{"code":422,"status":"Unprocessable Entity","errors":{"json":{"`+tc.field+`":`+tooLong+`}}}`)
+		s.post(t, tc.path, c.User, tc.body(limit)).want(t, 201)
+	}
+	result := s.post(t, "/results?"+url.Values{"benchmark_id": {w.Lenient}, "flavor_id": {w.FlavorA}, "execution_datetime": {past}}.Encode(),
+		c.User, map[string]any{"time": 1}).want(t, 201).JSON(t)["id"].(string)
+	r, d := s.send(t, "POST", "/results/"+result+":claim", c.Owner, mustJSON(t, map[string]any{"message": long}), nil)
+	refused(t, "a claim message of 4,097 characters", r, d, 422,
+		`{"code":422,"status":"Unprocessable Entity","errors":{"json":{"message":`+tooLong+`}}}`)
+
+	// Members: 100 unknown ones are answered one by one, 101 at once.
+	r, _ = s.send(t, "POST", "/tags", c.User, members(100), nil)
+	r.want(t, 422)
+	var e struct{ Errors struct{ JSON map[string]any } }
+	if json.Unmarshal(r.Body, &e) != nil || len(e.Errors.JSON) != 101 { // 100 unknown, name missing
+		t.Errorf("100 members: %.300s", r.Body)
+	}
+	s.probe(t, func() {
+		huge := members(700_000) // 8 MB
+		r, d := s.send(t, "POST", "/tags", c.User, huge, nil)
+		refused(t, "700,000 members", r, d, 422, `{"code":422,"status":"Unprocessable Entity","errors":{"json":{"_schema":["More than 100 members."]}}}`)
+		r, d = s.send(t, "PUT", "/results/"+result+"/tags", c.User, []byte(`{"tags_ids":`+ones(4_000_000)+`}`), nil)
+		refused(t, "4,000,000 tags_ids in PUT /results/{id}/tags", r, d, 422,
+			`{"code":422,"status":"Unprocessable Entity","errors":{"json":{"tags_ids":["Longer than maximum length 32."]}}}`)
+		r, d = s.send(t, "POST", "/users/self/tokens", c.User, []byte(`{"name":"x","scopes":`+ones(4_000_000)+`}`), nil)
+		refused(t, "4,000,000 scopes", r, d, 422,
+			`{"code":422,"status":"Unprocessable Entity","errors":{"json":{"scopes":["Longer than maximum length 3."]}}}`)
+	})
+	r, _ = s.send(t, "POST", "/users/self/tokens", c.User, []byte(`{"name":"x","scopes":["read","read","read","read"]}`), nil)
+	r.want(t, 422).wantBody(t, `{"code":422,"status":"Unprocessable Entity","errors":{"json":{"scopes":["Longer than maximum length 3."]}}}`)
+
+	// PUT /results/{id}/tags: 32 tags are fine, 33 are refused before
+	// they are looked at.
+	var tags []string
+	for i := range 33 {
+		tags = append(tags, createTag(t, s, c.User, fmt.Sprintf("many-%d", i)))
+	}
+	s.put(t, "/results/"+result+"/tags", c.User, map[string]any{"tags_ids": tags[:32]}).want(t, 204)
+	r, _ = s.send(t, "PUT", "/results/"+result+"/tags", c.User, mustJSON(t, map[string]any{"tags_ids": tags}), nil)
+	r.want(t, 422).wantBody(t, `{"code":422,"status":"Unprocessable Entity","errors":{"json":{"tags_ids":["Longer than maximum length 32."]}}}`)
+
+	// Bulk lines: the same limits, line by line, as POST /results answers
+	// 33 tags in its query.
+	line := func(extra string) string {
+		return fmt.Sprintf(`{"benchmark_id":%q,"flavor_id":%q,"execution_datetime":%q,"json":{"time":1}%s}`, w.Lenient, w.FlavorA, past, extra)
+	}
+	tagsJSON, _ := json.Marshal(tags)
+	one := s.do(t, request{Method: "POST", Path: "/results?" + url.Values{"benchmark_id": {w.Lenient}, "flavor_id": {w.FlavorA},
+		"execution_datetime": {past}, "tags_ids": tags}.Encode(), Token: c.User, Body: map[string]any{"time": 1}})
+	one.want(t, 422).wantBody(t, `{"code":422,"status":"Unprocessable Entity","errors":{"query":{"tags_ids":["Longer than maximum length 32."]}}}`)
+	body := line(`,"tags_ids":`+string(tagsJSON)) + "\n" + line(`,"tags_ids":`+ones(3_000_000)) + "\n" +
+		string(members(101)) + "\n" + line("") + "\n"
+	s.probe(t, func() {
+		start := time.Now()
+		r, a := postBulk(t, s, c.User, "", body)
+		t.Logf("bulk of hostile lines: %d in %v", r.Status, time.Since(start).Round(time.Millisecond))
+		r.want(t, 200)
+		want := []string{`{"query":{"tags_ids":["Longer than maximum length 32."]}}`, `{"query":{"tags_ids":["Longer than maximum length 32."]}}`,
+			`{"json":{"_schema":["More than 100 members."]}}`}
+		if a.Created != 1 || len(a.Items) != 4 || a.Items[3].Code != 201 {
+			t.Fatalf("bulk: %.500s", r.Body)
+		}
+		for i, wnt := range want {
+			if a.Items[i].Code != 422 || canonical(t, a.Items[i].Errors) != canonical(t, []byte(wnt)) {
+				t.Errorf("bulk line %d: %d %s, want 422 %s", i+1, a.Items[i].Code, a.Items[i].Errors, wnt)
+			}
+		}
+	})
+}
+
+// TestPageBytesCountTags: MAX_PAGE_BYTES counts the tags a page embeds
+// (each with its name and description) as well as the documents.
+func TestPageBytesCountTags(t *testing.T) {
+	t.Parallel()
+	s := startService(t, map[string]string{"MAX_PAGE_BYTES": "40000"})
+	c := s.newCallers(t)
+	w := newWorld(t, s, c)
+	var tags []string
+	for i := range 8 {
+		r := s.post(t, "/tags", c.User, map[string]any{"name": fmt.Sprintf("wide-%d", i), "description": strings.Repeat("d", 4000)})
+		tags = append(tags, r.want(t, 201).JSON(t)["id"].(string))
+	}
+	path := "/results?" + url.Values{"benchmark_id": {w.Lenient}, "flavor_id": {w.FlavorA}, "execution_datetime": {past}, "tags_ids": tags}.Encode()
+	for range 2 { // documents of 10 bytes, tags of ~32 kB each
+		s.post(t, path, c.User, map[string]any{"time": 1}).want(t, 201)
+	}
+	r, d := s.send(t, "GET", "/results?per_page=2", "", nil, nil)
+	refused(t, "a page of two results with 32 kB of tags each", r, d, 422,
+		`{"code":422,"status":"Unprocessable Entity","errors":{"query":{"per_page":["The results of this page exceed 40000 bytes: ask for fewer per page."]}}}`)
+	if r := s.get(t, "/results?per_page=1", ""); r.Status != 200 || len(r.items(t)) != 1 {
+		t.Fatalf("one result per page: %d %.200s", r.Status, r.Body)
+	}
+}
+
+func mustJSON(t testing.TB, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestSortPathsAreBounded: a json.<path> sort key has the bounds of a
+// filter's path (32 keys, 1,024 characters).
+func TestSortPathsAreBounded(t *testing.T) {
+	t.Parallel()
+	s := startService(t, nil)
+	deep := "+json." + strings.Repeat("a.", 32) + "a" // 33 keys
+	r, d := s.send(t, "GET", "/results?sort_by="+url.QueryEscape(deep), "", nil, nil)
+	refused(t, "a sort path of 33 keys", r, d, 422, "")
+	if !strings.Contains(string(r.Body), "Unexpected field 'json.a.a.") {
+		t.Errorf("33 keys: %.300s", r.Body)
+	}
+	s.get(t, "/results?sort_by="+url.QueryEscape("+json."+strings.Repeat("a.", 31)+"a"), "").want(t, 200)
+	r, _ = s.send(t, "GET", "/results?sort_by="+url.QueryEscape("+json."+strings.Repeat("é", 1025)), "", nil, nil)
+	r.want(t, 422)
+}

@@ -5,6 +5,7 @@ import (
 	"math"
 	"net/url"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -197,9 +198,11 @@ func TestResultStatsQueryValidation(t *testing.T) {
 	s := startService(t, nil)
 	tests := []struct{ query, want string }{
 		{"", `{"query":{"metric":["Missing data for required field."]}}`},
-		{"metric=a..b", `{"query":{"metric":["Not a valid JSON path: keys separated by dots, none empty."]}}`},
-		{"metric=", `{"query":{"metric":["Not a valid JSON path: keys separated by dots, none empty."]}}`},
-		{"metric=.a", `{"query":{"metric":["Not a valid JSON path: keys separated by dots, none empty."]}}`},
+		{"metric=a..b", `{"query":{"metric":["Not a valid JSON path: at most 32 keys separated by dots, none empty, in at most 1024 characters."]}}`},
+		{"metric=", `{"query":{"metric":["Not a valid JSON path: at most 32 keys separated by dots, none empty, in at most 1024 characters."]}}`},
+		{"metric=.a", `{"query":{"metric":["Not a valid JSON path: at most 32 keys separated by dots, none empty, in at most 1024 characters."]}}`},
+		{"metric=" + strings.Repeat("a.", 32) + "a", `{"query":{"metric":["Not a valid JSON path: at most 32 keys separated by dots, none empty, in at most 1024 characters."]}}`}, // 33 keys
+		{"metric=" + url.QueryEscape(strings.Repeat("é", 1025)), `{"query":{"metric":["Not a valid JSON path: at most 32 keys separated by dots, none empty, in at most 1024 characters."]}}`},
 		{"metric=a&group_by=uploader", `{"query":{"group_by":["Must be one of: benchmark, site, flavor, tag."]}}`},
 		{"metric=a&page=1", `{"query":{"page":["Unknown field."]}}`},
 		{"metric=a&per_page=10", `{"query":{"per_page":["Unknown field."]}}`},

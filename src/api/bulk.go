@@ -168,17 +168,21 @@ func parseBulkLine(text []byte, now time.Time, limits *Limits) (perf.NewResult, 
 	if trimmed[0] != '{' {
 		return n, invalidBodyType()
 	}
-	obj, err := validjson.Object(trimmed) // valid: one pass, no second check
+	obj, err := bodyMembers(trimmed, limits) // valid: one pass, no second check
 	if err != nil {
-		return n, invalidBodyType()
+		return n, err
 	}
 	q := &query{values: url.Values{}, errs: map[string]any{}}
 	for name, v := range obj {
 		switch name {
 		case "json":
 		case "tags_ids":
-			var items []json.RawMessage
-			if json.Unmarshal(v, &items) != nil || string(bytes.TrimSpace(v)) == "null" {
+			items, err := validjson.Array(v, limits.MaxTagIDs) // counted before the items are read
+			if err == validjson.ErrTooMany {
+				q.errs[name] = tooLong(limits.MaxTagIDs)
+				continue
+			}
+			if err != nil {
 				q.errs[name] = []string{"Not a valid list."}
 				continue
 			}

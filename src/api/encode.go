@@ -7,10 +7,12 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/eosc-perf/api/src/perf"
+	"github.com/eosc-perf/api/src/validjson"
 	"github.com/google/uuid"
 )
 
@@ -107,8 +109,24 @@ func readObject(r *http.Request) (map[string]json.RawMessage, error) {
 	if err != nil {
 		return nil, err
 	}
-	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &obj); err != nil {
+	if !json.Valid(raw) {
+		return nil, invalidBodyType()
+	}
+	return bodyMembers(raw, limitsOf(r))
+}
+
+// bodyMembers splits the valid JSON object text raw into its members, at
+// most MaxBodyMembers of them.
+func bodyMembers(raw []byte, l *Limits) (map[string]json.RawMessage, error) {
+	max := 0
+	if l != nil {
+		max = l.MaxBodyMembers
+	}
+	obj, err := validjson.Object(raw, max)
+	switch {
+	case err == validjson.ErrTooMany:
+		return nil, perf.FieldErrors("json", map[string]any{"_schema": []string{"More than " + strconv.Itoa(max) + " members."}})
+	case err != nil:
 		return nil, invalidBodyType()
 	}
 	return obj, nil
@@ -147,6 +165,7 @@ func decodeBody(r *http.Request, fields ...field) (body, error) {
 	if err != nil {
 		return nil, err
 	}
+	l := limitsOf(r)
 	problems := map[string]any{}
 	declared := map[string]bool{}
 	for _, f := range fields {
@@ -161,7 +180,7 @@ func decodeBody(r *http.Request, fields ...field) (body, error) {
 		if f.readOnly {
 			continue
 		}
-		if msg := checkKind(f.kind, v); msg != nil {
+		if msg := checkKind(f.kind, v, l); msg != nil {
 			problems[f.name] = msg
 		}
 	}
@@ -177,8 +196,14 @@ func decodeBody(r *http.Request, fields ...field) (body, error) {
 }
 
 // checkKind returns the marshmallow-style messages for a member of the
-// wrong type, or nil.
-func checkKind(kind fieldKind, v json.RawMessage) any {
+// wrong type, or nil. With l, a string may hold at most MaxTextLength
+// characters and a UUID list at most MaxTagIDs items (it is only used for
+// tags_ids), checked before its items.
+func checkKind(kind fieldKind, v json.RawMessage, l *Limits) any {
+	var maxText, maxItems int
+	if l != nil {
+		maxText, maxItems = l.MaxTextLength, l.MaxTagIDs
+	}
 	if string(bytes.TrimSpace(v)) == "null" {
 		return []string{"Field may not be null."}
 	}
@@ -191,14 +216,20 @@ func checkKind(kind fieldKind, v json.RawMessage) any {
 		if strings.IndexByte(s, 0) >= 0 {
 			return []string{"Not a valid string: it contains a NUL character."}
 		}
+		if maxText > 0 && utf8.RuneCountInString(s) > maxText {
+			return tooLong(maxText)
+		}
 	case kindObject:
 		var m map[string]json.RawMessage
 		if json.Unmarshal(v, &m) != nil {
 			return []string{"Not a valid mapping type."}
 		}
 	case kindUUIDList:
-		var items []json.RawMessage
-		if json.Unmarshal(v, &items) != nil {
+		items, err := validjson.Array(v, maxItems) // v is a member of a valid text
+		if err == validjson.ErrTooMany {
+			return tooLong(maxItems)
+		}
+		if err != nil {
 			return []string{"Not a valid list."}
 		}
 		bad := map[string]any{}

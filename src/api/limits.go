@@ -25,6 +25,17 @@ type Limits struct {
 	MaxSchemaObjects                  int // objects and arrays in a json_schema
 	MaxDocumentDepth, MaxDocumentKeys int // an uploaded result document
 
+	// MaxTextLength bounds, in characters, each text member of a JSON
+	// body (names, descriptions, addresses, URLs, image names, claim
+	// messages): they are listed, embedded in every result that carries
+	// a tag, and kept in each replica's catalog cache.
+	MaxTextLength int
+	// MaxBodyMembers bounds the members of a JSON body read field by
+	// field (everything but result documents, whose keys MaxDocumentKeys
+	// bounds) and of a bulk line; each unknown member would be an error
+	// of its own in the answer.
+	MaxBodyMembers int
+
 	// MaxHeavyRequests bounds the requests that may buffer a large
 	// document (everything on results, every request with a body) running
 	// at once; a request waits up to HeavyQueueWait for a slot, then gets

@@ -272,8 +272,13 @@ func parseSort(s string, fields []string, jsonPaths bool) ([]perf.SortKey, error
 	return keys, nil
 }
 
-// validJSONPath accepts dot-separated non-empty keys.
+// validJSONPath accepts dot-separated non-empty keys within the bounds of
+// a filter's path: at most perf.MaxFilterPathDepth keys and
+// perf.MaxFilterLength characters.
 func validJSONPath(p string) bool {
+	if strings.Count(p, ".") >= perf.MaxFilterPathDepth || utf8.RuneCountInString(p) > perf.MaxFilterLength {
+		return false
+	}
 	for _, part := range strings.Split(p, ".") {
 		if part == "" {
 			return false

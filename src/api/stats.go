@@ -17,10 +17,11 @@ var resultFilterParams = []string{"upload_before", "upload_after", "execution_be
 	"benchmark_id", "site_id", "flavor_id", "tags_ids", "filters"}
 
 // metricPath reads a JSON path parameter in the §3.8 syntax (dot-separated
-// non-empty keys); the error names the parameter.
+// non-empty keys, at most 32 in 1,024 characters, as in filters); the
+// error names the parameter.
 func metricPath(q *query, name string, v string) []string {
-	if v == "" || len(v) > 1024 || !validJSONPath(v) {
-		q.errs[name] = []string{"Not a valid JSON path: keys separated by dots, none empty."}
+	if v == "" || !validJSONPath(v) {
+		q.errs[name] = []string{"Not a valid JSON path: at most 32 keys separated by dots, none empty, in at most 1024 characters."}
 		return nil
 	}
 	return strings.Split(v, ".")

@@ -13,6 +13,7 @@ import (
 
 	"github.com/eosc-perf/api/src/auth"
 	"github.com/eosc-perf/api/src/perf"
+	"github.com/eosc-perf/api/src/validjson"
 )
 
 // Limits of CreateToken's body.
@@ -69,7 +70,7 @@ func decodeNewToken(r *http.Request) (newTokenRequest, error) {
 	}
 	if v, ok := obj["name"]; !ok {
 		problems["name"] = []string{"Missing data for required field."}
-	} else if msg := checkKind(kindString, v); msg != nil {
+	} else if msg := checkKind(kindString, v, nil); msg != nil { // its own length rule below
 		problems["name"] = msg
 	} else {
 		_ = json.Unmarshal(v, &req.name)
@@ -96,10 +97,14 @@ func decodeNewToken(r *http.Request) (newTokenRequest, error) {
 	return req, nil
 }
 
-// checkScopes reads a non-empty list of distinct scope names.
+// checkScopes reads a non-empty list of distinct scope names: more items
+// than there are scopes are refused before any is looked at.
 func checkScopes(v json.RawMessage, out *[]perf.Scope) any {
-	var items []json.RawMessage
-	if string(v) == "null" || json.Unmarshal(v, &items) != nil {
+	items, err := validjson.Array(v, len(perf.Scopes)) // v is a member of a valid text
+	if err == validjson.ErrTooMany {
+		return tooLong(len(perf.Scopes))
+	}
+	if err != nil {
 		return []string{"Not a valid list."}
 	}
 	if len(items) == 0 {

@@ -292,6 +292,7 @@ func (s Settings) limits() api.Limits {
 		MaxFilters:  s.MaxFilters, MaxTagIDs: s.MaxTagIDs, MaxSearchTerms: s.MaxSearchTerms, MaxSortKeys: s.MaxSortKeys,
 		MaxSchemaBytes: s.MaxSchemaBytes, MaxSchemaDepth: s.MaxSchemaDepth, MaxSchemaObjects: s.MaxSchemaObjects,
 		MaxDocumentDepth: s.MaxDocumentDepth, MaxDocumentKeys: s.MaxDocumentKeys,
+		MaxTextLength: s.MaxTextLength, MaxBodyMembers: s.MaxBodyMembers,
 		MaxHeavyRequests: s.MaxHeavyRequests, HeavyQueueWait: s.HeavyQueueWait,
 	}
 }

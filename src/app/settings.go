@@ -69,6 +69,8 @@ type Settings struct {
 	MaxSchemaObjects   int           // MAX_SCHEMA_OBJECTS
 	MaxDocumentDepth   int           // MAX_DOCUMENT_DEPTH
 	MaxDocumentKeys    int           // MAX_DOCUMENT_KEYS
+	MaxTextLength      int           // MAX_TEXT_LENGTH
+	MaxBodyMembers     int           // MAX_BODY_MEMBERS
 	DBStatementTimeout time.Duration // DB_STATEMENT_TIMEOUT
 	MaxHeavyRequests   int           // MAX_HEAVY_REQUESTS
 	MaxPageBytes       int64         // MAX_PAGE_BYTES

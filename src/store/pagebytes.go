@@ -10,9 +10,10 @@ import (
 )
 
 // selectPage reads the rows of a page of results one by one, adding up the
-// size of their documents: a page whose documents pass maxPageBytes is
+// size of their documents and tag lists: a page that passes maxPageBytes is
 // refused as soon as it does (422 on per_page), so that one request cannot
-// hold per_page documents of up to MAX_BODY_BYTES each in memory.
+// hold per_page documents of up to MAX_BODY_BYTES each in memory, nor
+// per_page times the descriptions of many tags.
 //
 // The documents and tag lists are read as the driver's bytes and compacted
 // (compactJSONB) straight into one buffer for the whole page, instead of
@@ -47,7 +48,7 @@ func (s *Store) selectPage(ctx context.Context, db sqlx.QueryerContext, q string
 		if err := rs.Scan(dest...); err != nil {
 			return nil, mapError(err, "list results")
 		}
-		size += int64(len(doc))
+		size += int64(len(doc) + len(tags))
 		if s.maxPageBytes > 0 && size > s.maxPageBytes {
 			return nil, perf.FieldErrors("query", map[string]any{"per_page": []string{
 				fmt.Sprintf("The results of this page exceed %d bytes: ask for fewer per page.", s.maxPageBytes)}})
