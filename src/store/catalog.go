@@ -98,7 +98,15 @@ func (s *Store) catalogAt(ctx context.Context, version int64, refs [][3]uuid.UUI
 	return c, nil
 }
 
-// loadCatalog reads the version, then every benchmark, site and flavor.
+// loadCatalog reads the version, then the benchmarks, sites and flavors a
+// result may show or an upload may use: all but those on review that no
+// result references. Submissions waiting for review are left out because
+// any registered user can add them, many and large: each would make every
+// later reload of every replica larger (the reload follows every catalog
+// write). An approved row with results that goes back on review stays, as
+// its results show it; a submission has no results until it is approved,
+// and a result that references a row is committed before any query that
+// needs the row, so the reload after it sees the reference.
 // JSON Schemas are stored as submitted (type json); they are kept compact.
 func (s *Store) loadCatalog(ctx context.Context) (*catalogSnapshot, error) {
 	c := &catalogSnapshot{benchmarks: map[uuid.UUID]perf.Benchmark{}, sites: map[uuid.UUID]perf.Site{}, flavors: map[uuid.UUID]perf.Flavor{},
@@ -107,7 +115,8 @@ func (s *Store) loadCatalog(ctx context.Context) (*catalogSnapshot, error) {
 		return nil, mapError(err, "catalog version")
 	}
 	var bs []perf.Benchmark
-	if err := s.db.SelectContext(ctx, &bs, `SELECT `+benchmarkColumns+` FROM benchmark`); err != nil {
+	if err := s.db.SelectContext(ctx, &bs, `SELECT `+benchmarkColumns+` FROM benchmark b
+		WHERE b.status = 'approved' OR EXISTS (SELECT 1 FROM result r WHERE r.benchmark_id = b.id)`); err != nil {
 		return nil, mapError(err, "catalog benchmarks")
 	}
 	for _, b := range bs {
@@ -120,14 +129,16 @@ func (s *Store) loadCatalog(ctx context.Context) (*catalogSnapshot, error) {
 		c.benchmarks[b.ID] = b
 	}
 	var ss []perf.Site
-	if err := s.db.SelectContext(ctx, &ss, `SELECT `+siteColumns+` FROM site`); err != nil {
+	if err := s.db.SelectContext(ctx, &ss, `SELECT `+siteColumns+` FROM site s
+		WHERE s.status = 'approved' OR EXISTS (SELECT 1 FROM result r WHERE r.site_id = s.id)`); err != nil {
 		return nil, mapError(err, "catalog sites")
 	}
 	for _, x := range ss {
 		c.sites[x.ID] = x
 	}
 	var fs []perf.Flavor
-	if err := s.db.SelectContext(ctx, &fs, `SELECT `+flavorColumns+` FROM flavor`); err != nil {
+	if err := s.db.SelectContext(ctx, &fs, `SELECT `+flavorColumns+` FROM flavor f
+		WHERE f.status = 'approved' OR EXISTS (SELECT 1 FROM result r WHERE r.flavor_id = f.id)`); err != nil {
 		return nil, mapError(err, "catalog flavors")
 	}
 	for _, x := range fs {

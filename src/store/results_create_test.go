@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"testing"
 	"time"
 
@@ -139,5 +140,53 @@ func TestCreateResultFromAStaleCatalogCache(t *testing.T) {
 	var n int
 	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM result`).Scan(&n); err != nil || n != 2 {
 		t.Errorf("%d results stored (%v), want the first two only", n, err)
+	}
+}
+
+// The catalog cache leaves out submissions on review that no result
+// references (any user can add many), and keeps rows with results whatever
+// their status.
+func TestCatalogCacheLeavesOutSubmissionsWithoutResults(t *testing.T) {
+	t.Parallel()
+	db, st, ctx := createResultDB(t)
+	for i := range 50 {
+		for _, q := range []string{
+			`INSERT INTO benchmark (id, uploader_sub, uploader_iss, upload_datetime, status, docker_image, docker_tag, json_schema, url)
+			 VALUES (gen_random_uuid(), 's', 'i', now(), 'on_review', 'pending', $1, '{}', 'u')`,
+			`INSERT INTO site (id, uploader_sub, uploader_iss, upload_datetime, status, name, address)
+			 VALUES (gen_random_uuid(), 's', 'i', now(), NULL, 'pending-' || $1, 'a')`, // NULL is on review (1.2.3's rows)
+			`INSERT INTO flavor (id, uploader_sub, uploader_iss, upload_datetime, status, name, site_id)
+			 VALUES (gen_random_uuid(), 's', 'i', now(), 'on_review', 'pending-' || $1, '00000000-0000-0000-0000-00000000000c')`,
+		} {
+			if _, err := db.ExecContext(ctx, q, fmt.Sprint(i)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if _, err := st.CreateResult(ctx, newTestResult(), func(perf.Benchmark) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	// The benchmark and flavor of the result go back on review: their
+	// result still shows them.
+	if _, err := db.ExecContext(ctx, `UPDATE benchmark SET status = 'on_review' WHERE id = $1`, testBenchmark); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, `UPDATE flavor SET status = 'on_review' WHERE id = $1`, testFlavor); err != nil {
+		t.Fatal(err)
+	}
+	c, err := st.loadCatalog(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.benchmarks) != 1 || len(c.sites) != 1 || len(c.flavors) != 1 || len(c.schemas) != 1 {
+		t.Fatalf("cached %d benchmarks, %d sites, %d flavors, want the result's one of each",
+			len(c.benchmarks), len(c.sites), len(c.flavors))
+	}
+	if b := c.benchmarks[testBenchmark]; b.Status != perf.OnReview {
+		t.Errorf("the result's benchmark: %+v", b)
+	}
+	page, err := st.ListResults(ctx, perf.ResultFilter{}, nil, perf.Page{Number: 1, PerPage: 10})
+	if err != nil || len(page.Items) != 1 || page.Items[0].Flavor.ID != testFlavor || page.Items[0].Flavor.Status != perf.OnReview {
+		t.Fatalf("page: %+v, %v", page, err)
 	}
 }
