@@ -311,11 +311,14 @@ func TestShutdownLetsRequestsInFlightFinish(t *testing.T) {
 	var mu sync.Mutex
 	answered := map[int]int{}
 	var loadErrs []error
-	var readers sync.WaitGroup
+	var readers, started sync.WaitGroup
 	for i := 0; i < 4; i++ {
 		readers.Add(1)
+		started.Add(1)
 		go func() {
 			defer readers.Done()
+			first := sync.OnceFunc(started.Done)
+			defer first() // also when the first request fails
 			client := &http.Client{Timeout: 20 * time.Second}
 			for {
 				resp, err := client.Get(s.URL + "/sites")
@@ -344,11 +347,16 @@ func TestShutdownLetsRequestsInFlightFinish(t *testing.T) {
 					loadErrs = append(loadErrs, err)
 				}
 				mu.Unlock()
+				first()
 				time.Sleep(5 * time.Millisecond)
 			}
 		}()
 	}
-	time.Sleep(200 * time.Millisecond)
+	// The shutdown begins once every reader has had an answer (on a
+	// loaded machine 200 ms were once not enough for any: the test then
+	// saw no answer at all and failed).
+	started.Wait()
+	time.Sleep(100 * time.Millisecond)
 	code := make(chan int, 1)
 	go func() { code <- s.stop(t) }()
 	time.Sleep(300 * time.Millisecond) // the shutdown has begun; the requests still wait
