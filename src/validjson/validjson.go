@@ -58,36 +58,26 @@ var ErrTooMany = errors.New("validjson: more members or items than allowed")
 func Object(data []byte, max int) (map[string]json.RawMessage, error) {
 	d := decoder{data: data}
 	d.space()
-	if !d.next('{') {
+	if d.i >= len(d.data) || d.data[d.i] != '{' {
 		return nil, errSyntax
 	}
 	out := map[string]json.RawMessage{}
-	d.space()
-	if d.next('}') {
-		return out, d.end()
-	}
-	for n := 1; ; n++ {
-		if max > 0 && n > max {
-			return nil, ErrTooMany
-		}
-		k, err := d.key()
-		if err != nil {
-			return nil, err
+	n := 0 // members read, duplicates included
+	err := d.members(func(k string) error {
+		if n++; max > 0 && n > max {
+			return ErrTooMany
 		}
 		start := d.i
 		if err := d.skip(); err != nil {
-			return nil, err
+			return err
 		}
 		out[k] = json.RawMessage(d.data[start:d.i:d.i])
-		d.space()
-		if d.next('}') {
-			return out, d.end()
-		}
-		if !d.next(',') {
-			return nil, errSyntax
-		}
-		d.space()
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
+	return out, d.end()
 }
 
 // Array returns the items of the valid JSON array text data, each
@@ -97,32 +87,25 @@ func Object(data []byte, max int) (map[string]json.RawMessage, error) {
 func Array(data []byte, max int) ([]json.RawMessage, error) {
 	d := decoder{data: data}
 	d.space()
-	if !d.next('[') {
+	if d.i >= len(d.data) || d.data[d.i] != '[' {
 		return nil, errSyntax
 	}
 	out := []json.RawMessage{}
-	d.space()
-	if d.next(']') {
-		return out, d.end()
-	}
-	for {
+	err := d.items(func() error {
 		if max > 0 && len(out) == max {
-			return nil, ErrTooMany
+			return ErrTooMany
 		}
 		start := d.i
 		if err := d.skip(); err != nil {
-			return nil, err
+			return err
 		}
 		out = append(out, json.RawMessage(d.data[start:d.i:d.i]))
-		d.space()
-		if d.next(']') {
-			return out, d.end()
-		}
-		if !d.next(',') {
-			return nil, errSyntax
-		}
-		d.space()
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
+	return out, d.end()
 }
 
 type decoder struct {
@@ -204,28 +187,37 @@ func (d *decoder) object(depth int) (any, error) {
 	if depth > MaxDepth {
 		return nil, errDepth
 	}
-	d.i++ // '{'
 	m := map[string]any{}
+	err := d.members(func(k string) error {
+		v, err := d.value(depth)
+		m[k] = v
+		return err
+	})
+	return m, err
+}
+
+// members reads the object opening at d.i, calling each with every key;
+// each reads the member's value (d.i is at its first byte).
+func (d *decoder) members(each func(key string) error) error {
+	d.i++ // '{'
 	d.space()
 	if d.next('}') {
-		return m, nil
+		return nil
 	}
 	for {
 		k, err := d.key()
 		if err != nil {
-			return nil, err
+			return err
 		}
-		v, err := d.value(depth)
-		if err != nil {
-			return nil, err
+		if err := each(k); err != nil {
+			return err
 		}
-		m[k] = v
 		d.space()
 		if d.next('}') {
-			return m, nil
+			return nil
 		}
 		if !d.next(',') {
-			return nil, errSyntax
+			return errSyntax
 		}
 		d.space()
 	}
@@ -252,24 +244,33 @@ func (d *decoder) array(depth int) (any, error) {
 	if depth > MaxDepth {
 		return nil, errDepth
 	}
-	d.i++ // '['
 	a := make([]any, 0)
+	err := d.items(func() error {
+		v, err := d.value(depth)
+		a = append(a, v)
+		return err
+	})
+	return a, err
+}
+
+// items reads the array opening at d.i, calling each for every item; each
+// reads the item (d.i is at its first byte).
+func (d *decoder) items(each func() error) error {
+	d.i++ // '['
 	d.space()
 	if d.next(']') {
-		return a, nil
+		return nil
 	}
 	for {
-		v, err := d.value(depth)
-		if err != nil {
-			return nil, err
+		if err := each(); err != nil {
+			return err
 		}
-		a = append(a, v)
 		d.space()
 		if d.next(']') {
-			return a, nil
+			return nil
 		}
 		if !d.next(',') {
-			return nil, errSyntax
+			return errSyntax
 		}
 		d.space()
 	}
