@@ -19,7 +19,6 @@ import (
 
 	"github.com/eosc-perf/api/src/perf"
 	"github.com/eosc-perf/api/src/store"
-	"github.com/eosc-perf/api/src/validjson"
 )
 
 // MaxBulkLines is the most lines one bulk upload may hold.
@@ -177,13 +176,9 @@ func parseBulkLine(text []byte, now time.Time, limits *Limits) (perf.NewResult, 
 		switch name {
 		case "json":
 		case "tags_ids":
-			items, err := validjson.Array(v, limits.MaxTagIDs) // counted before the items are read
-			if err == validjson.ErrTooMany {
-				q.errs[name] = tooLong(limits.MaxTagIDs)
-				continue
-			}
-			if err != nil {
-				q.errs[name] = []string{"Not a valid list."}
+			items, msg := listItems(v, limits.MaxTagIDs)
+			if msg != nil {
+				q.errs[name] = msg
 				continue
 			}
 			for _, it := range items {

@@ -195,6 +195,20 @@ func decodeBody(r *http.Request, fields ...field) (body, error) {
 	return body(obj), nil
 }
 
+// listItems splits v, a member of a valid JSON text, into its items, at
+// most max of them (0: any number), counted before any item is read; else
+// the message: too long, or "Not a valid list." (also for null).
+func listItems(v json.RawMessage, max int) ([]json.RawMessage, []string) {
+	items, err := validjson.Array(v, max)
+	switch {
+	case err == validjson.ErrTooMany:
+		return nil, tooLong(max)
+	case err != nil:
+		return nil, []string{"Not a valid list."}
+	}
+	return items, nil
+}
+
 // checkKind returns the marshmallow-style messages for a member of the
 // wrong type, or nil. With l, a string may hold at most MaxTextLength
 // characters and a UUID list at most MaxTagIDs items (it is only used for
@@ -225,12 +239,9 @@ func checkKind(kind fieldKind, v json.RawMessage, l *Limits) any {
 			return []string{"Not a valid mapping type."}
 		}
 	case kindUUIDList:
-		items, err := validjson.Array(v, maxItems) // v is a member of a valid text
-		if err == validjson.ErrTooMany {
-			return tooLong(maxItems)
-		}
-		if err != nil {
-			return []string{"Not a valid list."}
+		items, msg := listItems(v, maxItems)
+		if msg != nil {
+			return msg
 		}
 		bad := map[string]any{}
 		for i, it := range items {

@@ -4,6 +4,7 @@ package api
 
 import (
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/google/uuid"
@@ -17,11 +18,12 @@ var resultFilterParams = []string{"upload_before", "upload_after", "execution_be
 	"benchmark_id", "site_id", "flavor_id", "tags_ids", "filters"}
 
 // metricPath reads a JSON path parameter in the §3.8 syntax (dot-separated
-// non-empty keys, at most 32 in 1,024 characters, as in filters); the
+// non-empty keys within the bounds of a filter's path, validJSONPath); the
 // error names the parameter.
 func metricPath(q *query, name string, v string) []string {
-	if v == "" || !validJSONPath(v) {
-		q.errs[name] = []string{"Not a valid JSON path: at most 32 keys separated by dots, none empty, in at most 1024 characters."}
+	if !validJSONPath(v) {
+		q.errs[name] = []string{"Not a valid JSON path: at most " + strconv.Itoa(perf.MaxFilterPathDepth) +
+			" keys separated by dots, none empty, in at most " + strconv.Itoa(perf.MaxFilterLength) + " characters."}
 		return nil
 	}
 	return strings.Split(v, ".")

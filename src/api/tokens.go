@@ -13,7 +13,6 @@ import (
 
 	"github.com/eosc-perf/api/src/auth"
 	"github.com/eosc-perf/api/src/perf"
-	"github.com/eosc-perf/api/src/validjson"
 )
 
 // Limits of CreateToken's body.
@@ -100,12 +99,9 @@ func decodeNewToken(r *http.Request) (newTokenRequest, error) {
 // checkScopes reads a non-empty list of distinct scope names: more items
 // than there are scopes are refused before any is looked at.
 func checkScopes(v json.RawMessage, out *[]perf.Scope) any {
-	items, err := validjson.Array(v, len(perf.Scopes)) // v is a member of a valid text
-	if err == validjson.ErrTooMany {
-		return tooLong(len(perf.Scopes))
-	}
-	if err != nil {
-		return []string{"Not a valid list."}
+	items, msg := listItems(v, len(perf.Scopes))
+	if msg != nil {
+		return msg
 	}
 	if len(items) == 0 {
 		return []string{"Shorter than minimum length 1."}
