@@ -37,7 +37,7 @@ type catalogSnapshot struct {
 	flavors    map[uuid.UUID]perf.Flavor
 	// schemas holds each benchmark's json_schema as stored (the text
 	// uploads are validated against) and its MD5 in hex, which
-	// uploadInsertFast compares with the row's.
+	// uploadInsert compares with the row's.
 	schemas map[uuid.UUID]storedSchema
 }
 
@@ -115,8 +115,7 @@ func (s *Store) loadCatalog(ctx context.Context) (*catalogSnapshot, error) {
 		return nil, mapError(err, "catalog version")
 	}
 	var bs []perf.Benchmark
-	if err := s.db.SelectContext(ctx, &bs, `SELECT `+benchmarkColumns+` FROM benchmark b
-		WHERE b.status = 'approved' OR EXISTS (SELECT 1 FROM result r WHERE r.benchmark_id = b.id)`); err != nil {
+	if err := s.db.SelectContext(ctx, &bs, cachedRows(benchmarkColumns, "benchmark")); err != nil {
 		return nil, mapError(err, "catalog benchmarks")
 	}
 	for _, b := range bs {
@@ -129,22 +128,27 @@ func (s *Store) loadCatalog(ctx context.Context) (*catalogSnapshot, error) {
 		c.benchmarks[b.ID] = b
 	}
 	var ss []perf.Site
-	if err := s.db.SelectContext(ctx, &ss, `SELECT `+siteColumns+` FROM site s
-		WHERE s.status = 'approved' OR EXISTS (SELECT 1 FROM result r WHERE r.site_id = s.id)`); err != nil {
+	if err := s.db.SelectContext(ctx, &ss, cachedRows(siteColumns, "site")); err != nil {
 		return nil, mapError(err, "catalog sites")
 	}
 	for _, x := range ss {
 		c.sites[x.ID] = x
 	}
 	var fs []perf.Flavor
-	if err := s.db.SelectContext(ctx, &fs, `SELECT `+flavorColumns+` FROM flavor f
-		WHERE f.status = 'approved' OR EXISTS (SELECT 1 FROM result r WHERE r.flavor_id = f.id)`); err != nil {
+	if err := s.db.SelectContext(ctx, &fs, cachedRows(flavorColumns, "flavor")); err != nil {
 		return nil, mapError(err, "catalog flavors")
 	}
 	for _, x := range fs {
 		c.flavors[x.ID] = x
 	}
 	return c, nil
+}
+
+// cachedRows is the query of the rows of table (benchmark, site or flavor;
+// each result references one of each by <table>_id) that loadCatalog keeps.
+func cachedRows(columns, table string) string {
+	return `SELECT ` + columns + ` FROM ` + table + ` c WHERE c.status = 'approved'
+		OR EXISTS (SELECT 1 FROM result r WHERE r.` + table + `_id = c.id)`
 }
 
 // CatalogLoads returns how many times this store has read the catalog.

@@ -124,6 +124,8 @@ func jsonFiltersSQL(w *where, fs []perf.JSONFilter) {
 func jsonFiltersKnown(w *where, fs []perf.JSONFilter, noRecheck, small []bool) {
 	for i, f := range fs {
 		if !matchable(f) {
+			// Decided before any parameter is added: PostgreSQL refuses a
+			// statement with parameters it does not use.
 			w.conds = append(w.conds, "FALSE")
 			continue
 		}
@@ -198,17 +200,7 @@ func leafFilter(f perf.JSONFilter) bool { return matchable(f) && leafPath(f.Path
 // document (scanFilterSQL). Both give the same answer (the property test
 // TestLeafFiltersAgreeWithTheScan).
 func jsonFilterSQL(w *where, f perf.JSONFilter) {
-	if !matchable(f) {
-		// Decided before any parameter is added: PostgreSQL refuses a
-		// statement with parameters it does not use.
-		w.conds = append(w.conds, "FALSE")
-		return
-	}
-	if leafPath(f.Path) {
-		leafFilterSQL(w, f, true, false)
-		return
-	}
-	scanFilterSQL(w, f)
+	jsonFiltersKnown(w, []perf.JSONFilter{f}, nil, nil)
 }
 
 // Bounds of the paths result_leaf holds (migration 00011): keys reached
