@@ -46,10 +46,10 @@ func bulkLoad(ctx context.Context, db *sql.DB, rng *rand.Rand, cat catalog, samp
 	// The leaves of the new results (migration 00011) are built in one
 	// statement after the COPY rather than left pending for the server's
 	// background indexer (migration 00013): the same function
-	// (result_leaves), so that the measured runs start fully indexed. The secondary indexes of result and result_leaf are
-	// dropped for the load and built again at the end (a sort per index
-	// instead of an insertion per row): the same indexes, read from
-	// pg_indexes.
+	// (result_leaves), so that the measured runs start fully indexed. The
+	// secondary indexes of result and result_leaf are dropped for the load
+	// and built again at the end (a sort per index instead of an insertion
+	// per row): the same indexes, read from pg_indexes.
 	if _, err := tx.ExecContext(ctx, `ALTER TABLE result DISABLE TRIGGER result_leaf_defer_insert`); err != nil {
 		return ds, err
 	}

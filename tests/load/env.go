@@ -114,7 +114,7 @@ func startEnv(ctx context.Context, cfg config, root string, log io.Writer) (_ *e
 		"DB_PORT=" + u.Port(),
 		"DB_NAME=" + strings.TrimPrefix(u.Path, "/"),
 		"DB_MAX_OPEN_CONNS=" + strconv.Itoa(cfg.Pool),
-		"DB_MAX_IDLE_CONNS=" + strconv.Itoa(idleConns(cfg.Pool)),
+		// DB_MAX_IDLE_CONNS left to its default: as many as open.
 		"TRUSTED_OP_LIST=" + e.op.Issuer(),
 		"ADMIN_ENTITLEMENTS=" + adminEntitlement,
 		"OIDC_CA_FILE=" + caFile,
@@ -138,10 +138,6 @@ func startEnv(ctx context.Context, cfg config, root string, log io.Writer) (_ *e
 	}
 	return e, nil
 }
-
-// idleConns is the DB_MAX_IDLE_CONNS the benchmark gives the server (and
-// its own SQL-only pool): the server's default, as many as the pool.
-func idleConns(pool int) int { return pool }
 
 // repoRoot is the directory of the go.mod of the working directory.
 func repoRoot(ctx context.Context) (string, error) {

@@ -63,7 +63,7 @@ func benchmark(ctx context.Context, cfg config, stdout, log io.Writer) (ok bool,
 	}
 	defer db.Close()
 	db.SetMaxOpenConns(cfg.Pool)
-	db.SetMaxIdleConns(idleConns(cfg.Pool))
+	db.SetMaxIdleConns(cfg.Pool) // as the server's default (DB_MAX_IDLE_CONNS empty)
 	st, err := store.Open(e.dsn, store.PoolOptions{MaxOpen: 2, MaxIdle: 2})
 	if err != nil {
 		return false, err
