@@ -35,11 +35,7 @@ func leafDiff(t *testing.T, ctx context.Context, db *sql.DB) int {
 func TestLeafIndexersRaceWithWriters(t *testing.T) {
 	t.Parallel()
 	rng := rand.New(rand.NewSource(5))
-	docs := map[string]string{}
-	for i := range 400 {
-		docs[fmt.Sprintf("d%d", i)] = randomDoc(rng)
-	}
-	db := pendingFilterDB(t, docs)
+	db := pendingFilterDB(t, randomDocs(rng, 400))
 	db.SetMaxOpenConns(10)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
